@@ -36,7 +36,7 @@ CONDITION_COLORS = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib defaults (palette cycle, readable font sizes, no top/right spines)."""
+    """Apply the book's matplotlib defaults (palette, font sizes, no top/right spines)."""
     import matplotlib as mpl
     from cycler import cycler
 
