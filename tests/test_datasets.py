@@ -157,7 +157,8 @@ def test_bars_structure_and_pair_correlation():
     assert counts.min() > 0.8 * n / 16
     x0, b0 = datasets.make_bars(1000, side=4, p_corr=0.0, seed=1)
     assert abs(np.mean(b0[:, 1] == (b0[:, 0] + 4) % 8) - 1 / 8) < 0.04
-    np.testing.assert_array_equal(datasets.make_bars(5, seed=9)[0], datasets.make_bars(5, seed=9)[0])
+    again = datasets.make_bars(5, seed=9)[0]
+    np.testing.assert_array_equal(datasets.make_bars(5, seed=9)[0], again)
     with pytest.raises(ValueError, match="p_corr"):
         datasets.make_bars(3, p_corr=1.5)
 
