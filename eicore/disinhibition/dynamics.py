@@ -1,0 +1,202 @@
+"""Steady states of the E/I microcircuit network: ODE integration and fast fixed-point solvers.
+
+Two ways to the same steady state (chapter ``book/disinhibition/01_microcircuit.ipynb``):
+
+* :func:`integrate_network` integrates the vector field (spec §1.2) with
+  :func:`eicore.disinhibition.ode.integrate` until the steady-state test holds,
+  as the authors' diffrax solve (spec §1.8).
+* :func:`open_loop_steady_state` and :func:`closed_loop_steady_state` solve the
+  steady-state equations directly (spec §5.3). At a steady state
+  ``u^E_l + phi_I(phi_E(u^E_l) - q_l) = a_l`` elementwise, with ``q_l = Q_l^T c``;
+  the left side is convex and increasing in ``u^E_l`` (slope >= 1), so Newton's
+  method converges from any start. In closed loop the controller obeys
+  ``c = K e(a_out + c)`` with ``K = k_p + k_i / leak``; an outer iteration alternates
+  a forward pass at fixed ``c`` with the solution of this output equation.
+"""
+
+from __future__ import annotations
+
+from ..backend import namespace
+from ..errors import ConvergenceError
+from .network import MicrocircuitConfig, Params, State, check_inputs, output_error, softmax
+from .ode import integrate
+
+__all__ = [
+    "closed_loop_steady_state",
+    "feedback_drive",
+    "integrate_network",
+    "open_loop_steady_state",
+    "solve_layer",
+    "vector_field",
+]
+
+
+def feedback_drive(Q_l, c):
+    """``q_l = Q_l^T c`` per sample: ``(B, n_out, n_l)``, ``(B, n_out)`` -> ``(B, n_l)``."""
+    xp = namespace(Q_l, c)
+    return xp.matmul(c[:, None, :], Q_l)[:, 0, :]
+
+
+def controller_output(cfg: MicrocircuitConfig, u_out, c_int, y_star):
+    """``c = k_p e + k_i c_int`` and the error ``e`` (spec §1.3)."""
+    e = output_error(u_out, y_star, cfg.loss)
+    return cfg.controller.k_p * e + cfg.controller.k_i * c_int, e
+
+
+def vector_field(state: State, params: Params, cfg: MicrocircuitConfig, x, Q=None, y_star=None):
+    """Time derivatives of all state variables (spec §1.2-1.3).
+
+    Open loop when ``y_star`` is None (``c = 0``, ``c_int`` frozen); closed loop otherwise,
+    with per-sample feedback weights ``Q`` (list of ``(B, n_out, n_l)``).
+    """
+    xp = namespace(x)
+    closed = y_star is not None
+    if closed:
+        c, e = controller_output(cfg, state.u_out, state.c_int, y_star)
+    r = x
+    duE, duI = [], []
+    for l, (W, b) in enumerate(zip(params.W, params.b)):
+        a = xp.matmul(r, W) + b
+        uE, uI = state.uE[l], state.uI[l]
+        rE = cfg.act_E(uE)
+        drive_I = rE - feedback_drive(Q[l], c) if closed else rE
+        duE.append((-uE + a - cfg.act_I(uI)) / cfg.tau_E)
+        duI.append((-uI + drive_I) / cfg.tau_I)
+        r = rE
+    a_out = xp.matmul(r, params.W_out)
+    if closed:
+        du_out = (-state.u_out + a_out + c) / cfg.tau_E
+        dc = (e - cfg.controller.leak * state.c_int) / cfg.controller.tau
+    else:
+        du_out = (-state.u_out + a_out) / cfg.tau_E
+        dc = xp.zeros_like(state.c_int)
+    return State(duE, duI, du_out, dc)
+
+
+def integrate_network(params, cfg, x, *, Q=None, y_star=None, init=None, T=2.0, **ode_kw):
+    """Steady state by ODE integration from ``init`` (default: all zeros), like the authors.
+
+    Closed loop if ``y_star`` is given. ``ode_kw`` go to :func:`eicore.disinhibition.ode.integrate`
+    (defaults: adaptive Dormand-Prince, rtol 1e-3, atol 1e-6, dt in [1e-4, 1e-2] s, T = 2 s).
+    Returns ``(State, ODEInfo)``.
+    """
+    check_inputs(params, x, y_star, Q)
+    if y_star is not None and Q is None:
+        raise ValueError("closed loop needs feedback weights Q (see feedback_weights)")
+    if init is None:
+        init = State.zeros(params, x.shape[0])
+
+    def f(t, y):
+        return vector_field(State.from_flat(y), params, cfg, x, Q, y_star).flat()
+
+    y, info = integrate(f, init.flat(), T, **ode_kw)
+    return State.from_flat(y), info
+
+
+def solve_layer(cfg: MicrocircuitConfig, a, q=None, u=None, tol=1e-5, max_iter=50):
+    """Newton solve of ``u + phi_I(phi_E(u) - q) = a`` elementwise; returns ``(u^E, n_iter)``.
+
+    The left side is convex and increasing (slope in ``[1, 1 + s_E b_E s_I b_I]``), so
+    Newton iterates converge monotonically after the first step, from any start ``u``.
+    """
+    xp = namespace(a)
+    if u is None:
+        u = 0.5 * a
+    actE, actI = cfg.act_E, cfg.act_I
+    for it in range(1, max_iter + 1):
+        rE = actE(u)
+        v = rE if q is None else rE - q
+        rI = actI(v)
+        g = u + rI - a
+        if float(xp.max(xp.abs(g))) <= tol:
+            return u, it
+        dg = 1.0 + actI.deriv_from_rate(rI) * actE.deriv_from_rate(rE)
+        u = u - g / dg
+    raise ConvergenceError(
+        f"layer Newton solve did not reach |residual| <= {tol} in {max_iter} iterations; "
+        "check the weights for NaN/inf or raise tol"
+    )
+
+
+def open_loop_steady_state(params: Params, cfg: MicrocircuitConfig, x, *, tol=1e-5,
+                           max_iter=50, init: State | None = None) -> State:
+    """Open-loop steady state (``c = 0``) by per-layer Newton (spec §5.3).
+
+    ``u^I_l = phi_E(u^E_l)``, ``u_out = W_out^T r_L``, ``c_int = 0``.
+    """
+    check_inputs(params, x)
+    xp = namespace(x)
+    r = x
+    uE, uI = [], []
+    for l, (W, b) in enumerate(zip(params.W, params.b)):
+        a = xp.matmul(r, W) + b
+        u, _ = solve_layer(cfg, a, None, None if init is None else init.uE[l], tol, max_iter)
+        r = cfg.act_E(u)
+        uE.append(u)
+        uI.append(r)
+    u_out = xp.matmul(r, params.W_out)
+    return State(uE, uI, u_out, xp.zeros_like(u_out))
+
+
+def _solve_output(cfg, a_out, y_star, c, tol, max_iter=200):
+    """Solve ``c = K e(a_out + c)`` for ``c`` (CE: fixed-point iteration, a contraction
+    with factor <= K/2; MSE: closed form)."""
+    xp = namespace(a_out)
+    K = cfg.controller.gain
+    if cfg.loss == "mse":
+        return K * (y_star - a_out) / (1.0 + K)
+    for _ in range(max_iter):
+        c_new = K * (y_star - softmax(a_out + c))
+        if float(xp.max(xp.abs(c_new - c))) <= tol:
+            return c_new
+        c = c_new
+    return c
+
+
+def closed_loop_steady_state(params: Params, cfg: MicrocircuitConfig, x, Q, y_star, *,
+                             init: State | None = None, tol=1e-6, max_iter=100,
+                             layer_tol=1e-5, return_iterations=False):
+    """Closed-loop steady state by an outer fixed-point iteration on the controller (spec §5.3).
+
+    Each outer iteration: forward pass with ``q_l = Q_l^T c`` (per-layer Newton, warm
+    started), then solve the output equation ``c = K e(W_out^T r_L + c)``. Stops when
+    ``max |c_new - c| <= tol``. ``init`` (e.g. the open-loop steady state, as the authors)
+    supplies the warm start.
+
+    The returned state satisfies ``r^E_l - u^I_l = Q_l^T c`` and ``a_out - u_out + c = 0``
+    exactly, and ``c_int = e / leak``.
+    """
+    check_inputs(params, x, y_star, Q)
+    xp = namespace(x)
+    a1 = xp.matmul(x, params.W[0]) + params.b[0]
+    uE = list(init.uE) if init is not None else [None] * params.n_hidden_layers
+    c = xp.zeros_like(y_star)
+    n_outer = 0
+    for _ in range(max_iter):
+        n_outer += 1
+        r = None
+        for l in range(params.n_hidden_layers):
+            a = a1 if l == 0 else xp.matmul(r, params.W[l]) + params.b[l]
+            uE[l], _ = solve_layer(cfg, a, feedback_drive(Q[l], c), uE[l], layer_tol)
+            r = cfg.act_E(uE[l])
+        a_out = xp.matmul(r, params.W_out)
+        c_new = _solve_output(cfg, a_out, y_star, c, tol * 0.1)
+        delta = float(xp.max(xp.abs(c_new - c)))
+        c = c_new
+        if delta <= tol:
+            break
+    else:
+        raise ConvergenceError(
+            f"closed-loop fixed point did not converge in {max_iter} outer iterations "
+            f"(last |dc| = {delta:.2e}); integrate the ODE instead (integrate_network)"
+        )
+    uI = [cfg.act_E(u) - feedback_drive(q, c) for u, q in zip(uE, Q)]
+    u_out = a_out + c
+    e = output_error(u_out, y_star, cfg.loss)
+    state = State(uE, uI, u_out, e / cfg.controller.leak)
+    return (state, n_outer) if return_iterations else state
+
+
+def control_signal(cfg: MicrocircuitConfig, state: State, y_star):
+    """Controller output ``c`` of a state."""
+    return controller_output(cfg, state.u_out, state.c_int, y_star)[0]

@@ -1,0 +1,62 @@
+"""Feedback weights ``Q_l`` from the open-loop Jacobian (spec §1.4).
+
+Computed per sample at the open-loop steady state and held fixed during the
+closed-loop solve (chapter ``book/disinhibition/02_derivation.ipynb``)::
+
+    D_l = phi_E'(u^E_l),  G_l = phi_I'(u^I_l)
+    J_L = W_out^T diag(D_L),   J_l = J_{l+1} W_{l+1}^T diag(D_l)      (n_out x n_l)
+    Q_l = J_l diag(G_l) / ||J_l diag(G_l)||_F * norm
+
+``J_l`` is the Jacobian ``d u_out / d u^E_l`` of the feed-forward map
+``u_{l+1} = W_{l+1}^T phi_E(u_l) + b_{l+1}``. With ``average=True`` the product
+``J_l G_l`` is averaged over the batch before normalising (the "average Jacobian").
+"""
+
+from __future__ import annotations
+
+from ..backend import namespace
+from .network import MicrocircuitConfig, Params, State
+
+__all__ = ["feedforward_jacobians", "feedback_weights"]
+
+
+def feedforward_jacobians(params: Params, cfg: MicrocircuitConfig, state: State) -> list:
+    """Per-sample ``J_l = d u_out / d u^E_l`` of the feed-forward map, list of ``(B, n_out, n_l)``.
+
+    The chain is evaluated as ``(B n_out, n_{l+1}) @ (n_{l+1}, n_l)`` matrix products.
+    """
+    xp = namespace(params.W_out)
+    L = params.n_hidden_layers
+    D = [cfg.act_E.deriv(u) for u in state.uE]
+    B = D[0].shape[0]
+    n_out = params.sizes[-1]
+    J = [None] * L
+    J[L - 1] = params.W_out.mT[None, :, :] * D[L - 1][:, None, :]
+    for l in range(L - 2, -1, -1):
+        n_next, n_l = J[l + 1].shape[-1], D[l].shape[-1]
+        prod = xp.matmul(xp.reshape(J[l + 1], (B * n_out, n_next)), params.W[l + 1].mT)
+        J[l] = xp.reshape(prod, (B, n_out, n_l)) * D[l][:, None, :]
+    return J
+
+
+def feedback_weights(params: Params, cfg: MicrocircuitConfig, state_ol: State, *,
+                     average: bool = False, norm: float = 1.0) -> list:
+    """Feedback weights ``Q_l`` (list of ``(B, n_out, n_l)``) from the open-loop state.
+
+    Parameters
+    ----------
+    average
+        Average ``J_l G_l`` over the batch first (authors' ``average_fb_weights``).
+    norm
+        Frobenius norm of each ``Q_l`` per sample (authors' ``norm_val`` = 1).
+    """
+    xp = namespace(params.W_out)
+    J = feedforward_jacobians(params, cfg, state_ol)
+    Q = []
+    for Jl, uI in zip(J, state_ol.uI):
+        q = Jl * cfg.act_I.deriv(uI)[:, None, :]
+        if average:
+            q = xp.broadcast_to(xp.mean(q, axis=0, keepdims=True), q.shape)
+        fro = xp.sqrt(xp.sum(q * q, axis=(1, 2), keepdims=True))
+        Q.append(q * (norm / fro))
+    return Q
