@@ -47,14 +47,17 @@ def small_problem(sizes=(12, 8, 6, 4), batch=5, seed=0, dtype=np.float64, xp=XP,
 
 
 # ---------------------------------------------------------------- activation
-@pytest.mark.parametrize("act", [SoftReLU(), SoftReLU(1, 1, 3), SoftReLU(5, 1, 3), SoftReLU(2, 3, -1)])
+@pytest.mark.parametrize(
+    "act", [SoftReLU(), SoftReLU(1, 1, 3), SoftReLU(5, 1, 3), SoftReLU(2, 3, -1)]
+)
 def test_softrelu_inverse_and_derivative(act):
     x = np.linspace(-4, 12, 301)
     y = act(x)
     np.testing.assert_allclose(act.inv(y)[y > 1e-6], x[y > 1e-6], rtol=1e-7, atol=1e-7)
     h = 1e-6
-    np.testing.assert_allclose(act.deriv(x), (act(x + h) - act(x - h)) / (2 * h), rtol=1e-6,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        act.deriv(x), (act(x + h) - act(x - h)) / (2 * h), rtol=1e-6, atol=1e-9
+    )
     np.testing.assert_allclose(act.deriv_from_rate(y), act.deriv(x), rtol=1e-9, atol=1e-12)
     # Taylor inverse: exact at y0, with the inverse's slope there
     y0 = np.array([0.3, 1.0, 4.0])
@@ -74,8 +77,17 @@ def test_softrelu_guard_matches_authors():
 def test_integrators_on_linear_ode(method, dt, tol):
     lam = np.array([[1.0], [3.0]])
     y0 = [np.ones((2, 1))]
-    y, info = integrate(lambda t, y: [-lam * y[0]], y0, 1.0, method=method, dt0=dt,
-                        rtol=1e-8, atol=1e-10, dtmax=0.1, steady_state=False)
+    y, info = integrate(
+        lambda t, y: [-lam * y[0]],
+        y0,
+        1.0,
+        method=method,
+        dt0=dt,
+        rtol=1e-8,
+        atol=1e-10,
+        dtmax=0.1,
+        steady_state=False,
+    )
     np.testing.assert_allclose(y[0], np.exp(-lam), rtol=tol)
     assert abs(info.t - 1.0) < 1e-12
 
@@ -93,8 +105,9 @@ def test_dopri5_tableau_matches_scipy():
 
 def test_steady_state_termination_per_sample():
     lam = np.array([[2.0], [50.0]])
-    y, info = integrate(lambda t, y: [-lam * (y[0] - 1.0)], [np.zeros((2, 1))], 100.0,
-                        rtol=1e-3, atol=1e-6)
+    y, info = integrate(
+        lambda t, y: [-lam * (y[0] - 1.0)], [np.zeros((2, 1))], 100.0, rtol=1e-3, atol=1e-6
+    )
     assert bool(info.converged.all())
     assert info.t_converged[1] < info.t_converged[0] < 100.0
     rms_f = np.abs(lam * (y[0] - 1.0))
@@ -183,8 +196,9 @@ def test_jacobian_chain_matches_finite_differences():
 
     # the feed-forward map u_{k+1} = W^T phi(u_k) + b + o_{k+1}, with the offset o (the
     # inhibitory input at the steady state) held fixed so that it passes through that state
-    offsets = [None] + [ol.uE[k] - (CFG.act_E(ol.uE[k - 1]) @ p.W[k] + p.b[k])
-                        for k in range(1, p.n_hidden_layers)]
+    offsets = [None] + [
+        ol.uE[k] - (CFG.act_E(ol.uE[k - 1]) @ p.W[k] + p.b[k]) for k in range(1, p.n_hidden_layers)
+    ]
 
     def ff_from(l, u):
         for k in range(l + 1, p.n_hidden_layers):
@@ -259,8 +273,9 @@ def test_update_aligned_with_true_open_loop_gradient(rule):
             minus = [b.copy() for b in arrays]
             plus[k][idx] += h
             minus[k][idx] -= h
-            g[idx] = (_ol_loss(p.with_arrays(plus), x, ys)
-                      - _ol_loss(p.with_arrays(minus), x, ys)) / (2 * h)
+            g[idx] = (
+                _ol_loss(p.with_arrays(plus), x, ys) - _ol_loss(p.with_arrays(minus), x, ys)
+            ) / (2 * h)
         fd.append(g)
     ol = open_loop_steady_state(p, CFG, x, tol=1e-12)
     Q = feedback_weights(p, CFG, ol)
@@ -271,7 +286,10 @@ def test_update_aligned_with_true_open_loop_gradient(rule):
     assert cosine(upd, fd) > (0.9 if rule == "exact-inv" else 0.85), cosine(upd, fd)
     assert cosine(upd[-1:], fd[-1:]) > 0.99  # readout
     for k in range(len(upd) - 1):
-        assert cosine(upd[k : k + 1], fd[k : k + 1]) > 0.75, (k, cosine(upd[k : k + 1], fd[k : k + 1]))
+        assert cosine(upd[k : k + 1], fd[k : k + 1]) > 0.75, (
+            k,
+            cosine(upd[k : k + 1], fd[k : k + 1]),
+        )
 
 
 # ---------------------------------------------------------------- BP baseline and Adam
@@ -287,8 +305,10 @@ def test_bp_gradient_matches_finite_differences():
             minus = [b.copy() for b in arrays]
             plus[k][idx] += h
             minus[k][idx] -= h
-            fd = (bp_loss_and_grads(p.with_arrays(plus), CFG, x, ys)[0]
-                  - bp_loss_and_grads(p.with_arrays(minus), CFG, x, ys)[0]) / (2 * h)
+            fd = (
+                bp_loss_and_grads(p.with_arrays(plus), CFG, x, ys)[0]
+                - bp_loss_and_grads(p.with_arrays(minus), CFG, x, ys)[0]
+            ) / (2 * h)
             assert abs(grads[k][idx] - fd) < 1e-7 * max(1.0, abs(fd))
 
 
@@ -316,8 +336,10 @@ def test_numpy_and_array_api_strict_identical(rule):
         tr = Trainer(p, rule=rule, average=(rule == "exact-inv"))
         for _ in range(2):
             tr.step(x, labels)
-        outs.append([B.to_numpy(a) for a in tr.params.arrays()]
-                    + [B.to_numpy(tr.logits(x)), np.array(tr.accuracy(x, labels))])
+        outs.append(
+            [B.to_numpy(a) for a in tr.params.arrays()]
+            + [B.to_numpy(tr.logits(x)), np.array(tr.accuracy(x, labels))]
+        )
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 

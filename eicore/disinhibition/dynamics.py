@@ -118,8 +118,9 @@ def solve_layer(cfg: MicrocircuitConfig, a, q=None, u=None, tol=1e-5, max_iter=5
     )
 
 
-def open_loop_steady_state(params: Params, cfg: MicrocircuitConfig, x, *, tol=1e-5,
-                           max_iter=50, init: State | None = None) -> State:
+def open_loop_steady_state(
+    params: Params, cfg: MicrocircuitConfig, x, *, tol=1e-5, max_iter=50, init: State | None = None
+) -> State:
     """Open-loop steady state (``c = 0``) by per-layer Newton (spec §5.3).
 
     ``u^I_l = phi_E(u^E_l)``, ``u_out = W_out^T r_L``, ``c_int = 0``.
@@ -153,9 +154,19 @@ def _solve_output(cfg, a_out, y_star, c, tol, max_iter=200):
     return c
 
 
-def closed_loop_steady_state(params: Params, cfg: MicrocircuitConfig, x, Q, y_star, *,
-                             init: State | None = None, tol=1e-6, max_iter=100,
-                             layer_tol=1e-5, return_iterations=False):
+def closed_loop_steady_state(
+    params: Params,
+    cfg: MicrocircuitConfig,
+    x,
+    Q,
+    y_star,
+    *,
+    init: State | None = None,
+    tol=1e-6,
+    max_iter=100,
+    layer_tol=1e-5,
+    return_iterations=False,
+):
     """Closed-loop steady state by an outer fixed-point iteration on the controller (spec §5.3).
 
     Each outer iteration: forward pass with ``q_l = Q_l^T c`` (per-layer Newton, warm

@@ -39,8 +39,14 @@ def feedforward_jacobians(params: Params, cfg: MicrocircuitConfig, state: State)
     return J
 
 
-def feedback_weights(params: Params, cfg: MicrocircuitConfig, state_ol: State, *,
-                     average: bool = False, norm: float = 1.0) -> list:
+def feedback_weights(
+    params: Params,
+    cfg: MicrocircuitConfig,
+    state_ol: State,
+    *,
+    average: bool = False,
+    norm: float = 1.0,
+) -> list:
     """Feedback weights ``Q_l`` (list of ``(B, n_out, n_l)``) from the open-loop state.
 
     Parameters

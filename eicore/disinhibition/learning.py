@@ -61,15 +61,17 @@ def hidden_errors(rule: str, cfg: MicrocircuitConfig, state: State, y0=None) -> 
             thr = uI
         else:
             if y0 is None:
-                raise ConfigurationError("lin-thresh needs linearisation points y0 "
-                                         "(see lin_thresh_point)")
+                raise ConfigurationError(
+                    "lin-thresh needs linearisation points y0 (see lin_thresh_point)"
+                )
             thr = cfg.act_I.inv_lin(cfg.act_I(uI), y0[l])
         out.append((thr - rE) * cfg.act_E.deriv_from_rate(rE))
     return out
 
 
-def local_gradients(rule: str, params: Params, cfg: MicrocircuitConfig, x, state_cl: State,
-                    y0=None) -> list:
+def local_gradients(
+    rule: str, params: Params, cfg: MicrocircuitConfig, x, state_cl: State, y0=None
+) -> list:
     """Batch-mean local "gradients" in the order of :meth:`Params.arrays` (spec §1.6)."""
     xp = namespace(x)
     B = x.shape[0]

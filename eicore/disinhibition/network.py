@@ -89,9 +89,11 @@ class Params:
 
     @property
     def sizes(self) -> list[int]:
-        return [int(self.W[0].shape[0])] + [int(w.shape[1]) for w in self.W] + [
-            int(self.W_out.shape[1])
-        ]
+        return (
+            [int(self.W[0].shape[0])]
+            + [int(w.shape[1]) for w in self.W]
+            + [int(self.W_out.shape[1])]
+        )
 
     def arrays(self) -> list:
         """Flat list ``[W_1, b_1, ..., W_L, b_L, W_out]`` (the order of gradients and Adam)."""
@@ -102,8 +104,9 @@ class Params:
 
     def with_arrays(self, arrays: list) -> Params:
         L = self.n_hidden_layers
-        return Params(W=list(arrays[0 : 2 * L : 2]), b=list(arrays[1 : 2 * L : 2]),
-                      W_out=arrays[2 * L])
+        return Params(
+            W=list(arrays[0 : 2 * L : 2]), b=list(arrays[1 : 2 * L : 2]), W_out=arrays[2 * L]
+        )
 
     def copy(self) -> Params:
         xp = namespace(self.W_out)
@@ -134,8 +137,9 @@ class State:
         dt = params.W_out.dtype
         z = lambda n: xp.zeros((batch, n), dtype=dt)
         sizes = params.sizes
-        return State([z(n) for n in sizes[1:-1]], [z(n) for n in sizes[1:-1]],
-                     z(sizes[-1]), z(sizes[-1]))
+        return State(
+            [z(n) for n in sizes[1:-1]], [z(n) for n in sizes[1:-1]], z(sizes[-1]), z(sizes[-1])
+        )
 
     def replace(self, **kw) -> State:
         return replace(self, **kw)

@@ -176,7 +176,7 @@ def integrate(
             ms = xp.where(done, xp.zeros_like(ms), ms)
             err_norm = float(xp.sqrt(xp.max(ms)))
             accept = err_norm <= 1.0 or h <= dtmin * (1 + 1e-9)
-            factor = 2.0 if err_norm == 0.0 else min(2.0, max(0.1, 0.9 * err_norm ** -0.2))
+            factor = 2.0 if err_norm == 0.0 else min(2.0, max(0.1, 0.9 * err_norm**-0.2))
             dt = min(dtmax, max(dtmin, h * factor))
         if not accept:
             n_rej += 1
@@ -195,6 +195,7 @@ def integrate(
         else:
             k1 = k7
         done, t_conv = check_ss(y, k1, done, t_conv, t)
-    info = ODEInfo(t=t, n_steps=n_steps, n_rejected=n_rej, n_evals=n_evals, converged=done,
-                   t_converged=t_conv)
+    info = ODEInfo(
+        t=t, n_steps=n_steps, n_rejected=n_rej, n_evals=n_evals, converged=done, t_converged=t_conv
+    )
     return y, info

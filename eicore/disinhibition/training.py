@@ -52,8 +52,9 @@ class Trainer:
         return cls(init_params(sizes, seed=seed, xp=xp), rule=rule, **kw)
 
     def targets(self, labels):
-        return soft_targets(labels, self.params.sizes[-1], self.soft_target,
-                            dtype=self.params.W_out.dtype)
+        return soft_targets(
+            labels, self.params.sizes[-1], self.soft_target, dtype=self.params.W_out.dtype
+        )
 
     def gradients(self, x, labels):
         """The update direction fed to Adam for one batch (and diagnostics in ``self.last``)."""
@@ -64,8 +65,9 @@ class Trainer:
             return grads
         ol = open_loop_steady_state(self.params, self.cfg, x)
         Q = feedback_weights(self.params, self.cfg, ol, average=self.average, norm=self.fb_norm)
-        cl, n_outer = closed_loop_steady_state(self.params, self.cfg, x, Q, y_star, init=ol,
-                                               return_iterations=True)
+        cl, n_outer = closed_loop_steady_state(
+            self.params, self.cfg, x, Q, y_star, init=ol, return_iterations=True
+        )
         y0 = lin_thresh_point(self.cfg, ol) if self.rule == "lin-thresh" else None
         self.last = {"loss": float(cross_entropy(ol.u_out, y_star)), "cl_iterations": n_outer}
         return local_gradients(self.rule, self.params, self.cfg, x, cl, y0)
@@ -94,8 +96,9 @@ class Trainer:
         return correct / x.shape[0]
 
 
-def fit(trainer: Trainer, x_train, y_train, x_test, y_test, *, epochs, batch=100, seed=0,
-        progress=None):
+def fit(
+    trainer: Trainer, x_train, y_train, x_test, y_test, *, epochs, batch=100, seed=0, progress=None
+):
     """Train for ``epochs`` epochs (reshuffled each epoch, only full batches), evaluating the
     open-loop test accuracy after each. Returns a dict of per-epoch lists."""
     xp = namespace(x_train)
@@ -130,5 +133,9 @@ def digits_784(seed=0, train_fraction=0.7, xp=None):
     perm = host.random.default_rng(seed).permutation(len(flat))
     n_tr = int(round(train_fraction * len(flat)))
     tr, te = perm[:n_tr], perm[n_tr:]
-    return (asarray(flat[tr], xp=xp), asarray(labels[tr], xp=xp),
-            asarray(flat[te], xp=xp), asarray(labels[te], xp=xp))
+    return (
+        asarray(flat[tr], xp=xp),
+        asarray(labels[tr], xp=xp),
+        asarray(flat[te], xp=xp),
+        asarray(labels[te], xp=xp),
+    )
