@@ -10,7 +10,6 @@ export EICORE_DATA ?= $(abspath ../shared/data)
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
-export MPLBACKEND ?= Agg
 
 .PHONY: book test unit notebooks ci clean
 
