@@ -1,0 +1,275 @@
+"""Network state of a batch of stochastic spiking coding networks (Mikulasch et al. 2021).
+
+Every array carries a leading axis ``B`` of independent networks. Two kinds of
+network share one simulator (:mod:`eicore.dendritic.simulate`):
+
+``somatic``
+    Somatic inhibition ``W`` (B, n_z, n_z). Each network is either **SB**
+    (somatic balance: Hebbian input rule, Eq 6, and learned inhibition, Eq 4)
+    or **analytic DB** (the exact decoder gradient for ``F``, Eq 5, with the
+    inhibition set to its balanced value ``W = -F D``, Eq 8/10); the flag
+    ``analytic`` (B,) chooses per network, so SB and DB run in one batch.
+``dendritic``
+    Dendritic inhibition ``Wd[j, i, k]`` (B, n_z, n_x, n_z): the weight from
+    neuron ``k`` onto the dendrite of neuron ``j`` that carries input ``i``;
+    the learned DB variants "simultaneous", "decay" and "slow" (SI, Figs S2/S3).
+
+Membrane potential (chapter *Model*, spec §1.4), with ``sigma^2`` the paper's
+stochasticity and the bias reparametrised by ``sigma^-2``::
+
+    u_j = sigma^-2 [ F_j . x + sum_k W_jk y_k + 0.25 W_jj + b_j ]
+
+For dendritic networks ``W_jk = sum_i Wd[j, i, k]`` (the dendritic potentials
+``u_ij = F_ji x_i + sum_k Wd[j,i,k] y_k`` sum to the soma). For analytic DB
+``W = -F D``. The spike probability per step is ``sigmoid(u_j)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..backend import HostRNG, namespace
+from ..errors import ConfigurationError
+
+__all__ = ["KINDS", "VARIANTS", "Network", "make_network", "rule_arrays"]
+
+KINDS = ("somatic", "dendritic")
+#: Learning-rule variants; the kind each one needs.
+VARIANTS = {
+    "SB": "somatic",
+    "DB": "somatic",  # analytic DB
+    "simultaneous": "dendritic",
+    "decay": "dendritic",
+    "slow": "dendritic",
+}
+
+#: Per-network rates and constants (each a (B,) array); ms units, raw paper values.
+RULE_FIELDS = (
+    "eta_F", "eta_W", "eta_D", "eta_b", "eta_sigma", "eta_Fbar",
+    "decay", "rho", "sigma_final", "analytic", "slow", "kick",
+)  # fmt: skip
+
+
+@dataclass
+class Network:
+    """State and per-network constants of ``B`` networks (all arrays, one namespace).
+
+    Shapes: ``F`` (B, n_z, n_x) feed-forward weights; ``D`` (B, n_x, n_z)
+    online decoder (Eq 10); ``W`` (B, n_z, n_z) somatic inhibition, or ``Wd``
+    (B, n_z, n_x, n_z) dendritic inhibition; ``Fbar`` (B, n_z, n_x) the slow
+    integrator of the "slow" variant; ``b`` (B, n_z) biases (threshold = -b);
+    ``sigma`` (B,) stochasticity; ``y`` (B, n_z) PSP traces; rule fields (B,).
+    """
+
+    kind: str
+    dt: float  # ms
+    tau: float  # ms
+    F: Any
+    D: Any
+    b: Any
+    sigma: Any
+    y: Any
+    W: Any = None
+    Wd: Any = None
+    Fbar: Any = None
+    rules: dict = field(default_factory=dict)
+
+    @property
+    def xp(self):
+        return namespace(self.F)
+
+    @property
+    def batch(self) -> int:
+        return int(self.F.shape[0])
+
+    @property
+    def n_z(self) -> int:
+        return int(self.F.shape[1])
+
+    @property
+    def n_x(self) -> int:
+        return int(self.F.shape[2])
+
+    @property
+    def lam(self) -> float:
+        """Per-step decay factor of the PSP traces, exp(-dt/tau)."""
+        return math.exp(-self.dt / self.tau)
+
+    def somatic_inhibition(self):
+        """Effective somatic inhibition W (B, n_z, n_z) that drives the dynamics.
+
+        SB: the learned W; analytic DB: ``-F D`` (Eq 8 with the decoder D);
+        dendritic networks: ``sum_i Wd[:, :, i, :]`` (dendrites sum at the soma).
+        """
+        xp = self.xp
+        if self.kind == "dendritic":
+            return xp.sum(self.Wd, axis=2)
+        a = xp.reshape(self.rules["analytic"], (-1, 1, 1))
+        return a * (-(self.F @ self.D)) + (1.0 - a) * self.W
+
+    def copy(self) -> Network:
+        xp = self.xp
+        kw = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "rules":
+                v = {k: xp.asarray(a, copy=True) for k, a in v.items()}
+            elif hasattr(v, "shape"):
+                v = xp.asarray(v, copy=True)
+            kw[f.name] = v
+        return Network(**kw)
+
+    def select(self, idx) -> Network:
+        """Networks ``idx`` (a list of ints) as a new batch."""
+        xp = self.xp
+        ii = xp.asarray(list(idx), dtype=xp.int64)
+        kw = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "rules":
+                v = {k: xp.take(a, ii, axis=0) for k, a in v.items()}
+            elif hasattr(v, "shape"):
+                v = xp.take(v, ii, axis=0)
+            kw[f.name] = v
+        return Network(**kw)
+
+
+def rule_arrays(batch: int, xp, **values) -> dict:
+    """Per-network rule constants as (B,) float32 arrays; scalars broadcast."""
+    out = {}
+    for name in RULE_FIELDS:
+        v = values.pop(name, 0.0)
+        a = xp.asarray(v, dtype=xp.float32)
+        if a.ndim == 0:
+            a = xp.full((batch,), float(v), dtype=xp.float32)
+        if a.shape != (batch,):
+            raise ConfigurationError(
+                f"rule constant {name!r} must be a scalar or have shape "
+                f"({batch},), got {tuple(a.shape)}"
+            )
+        out[name] = a
+    if values:
+        raise ConfigurationError(
+            f"unknown rule constant(s) {sorted(values)}; known: {list(RULE_FIELDS)}"
+        )
+    return out
+
+
+def _per_net(v, batch):
+    if isinstance(v, str):
+        return [v] * batch
+    v = list(v)
+    if len(v) != batch:
+        raise ConfigurationError(f"need one variant per network ({batch}), got {len(v)}")
+    return v
+
+
+def make_network(
+    variant,
+    *,
+    n_z: int,
+    n_x: int,
+    batch: int = 1,
+    dt: float = 1.0,
+    tau: float = 10.0,
+    rho: float = 0.015,
+    sigma_init: float = 1.0,
+    sigma_final: float | None = None,
+    eta_F=0.0,
+    eta_W=0.0,
+    eta_D=0.0,
+    eta_b=0.0,
+    eta_sigma=0.0,
+    eta_Fbar=0.0,
+    decay=0.0,
+    F0=None,
+    F_init: str = "zero",
+    F_scale: float = 0.0,
+    seed=None,
+    xp=None,
+    dtype=None,
+) -> Network:
+    """A batch of ``batch`` fresh networks.
+
+    Parameters
+    ----------
+    variant
+        ``"SB"``, ``"DB"`` (analytic), ``"simultaneous"``, ``"decay"`` or
+        ``"slow"``, or a list with one per network (SB and DB mix; the three
+        learned DB variants mix; somatic and dendritic kinds do not).
+    rho
+        Target rate in 1/ms (15 Hz = 0.015).
+    sigma_init, sigma_final
+        sigma (not sigma^2) at the start and the annealing target (spec §1.5).
+    eta_*
+        Raw learning rates (multiplied by dt in ms inside the rules), scalars
+        or (B,) arrays; ``decay`` is the weight decay lambda of "decay".
+    F0
+        Initial feed-forward weights (B, n_z, n_x) or (n_z, n_x); otherwise
+        ``F_init``: ``"zero"``, ``"const"`` (``F_scale`` everywhere, e.g. 0.001
+        for "slow"/"decay"), or ``"mnist"`` (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
+        spec §1.8) drawn from ``seed``.
+
+    The initial inhibition is balanced for the starting weights: SB
+    ``W_jj = -|F_j|^2``; dendritic ``Wd[j, i, j] = -F_ji^2`` (spec §1.8);
+    analytic DB uses ``-F D`` with ``D = 0``.
+    """
+    from ..backend import get_xp
+
+    xp = xp or get_xp()
+    dtype = dtype or xp.float32
+    variants = _per_net(variant, batch)
+    unknown = sorted({v for v in variants if v not in VARIANTS})
+    if unknown:
+        raise ConfigurationError(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    kinds = {VARIANTS[v] for v in variants}
+    if len(kinds) != 1:
+        raise ConfigurationError(
+            "SB/DB (somatic) and learned dendritic variants cannot share a "
+            "batch; run them as two batches"
+        )
+    kind = kinds.pop()
+
+    if F0 is not None:
+        F = xp.asarray(F0, dtype=dtype)
+        if F.ndim == 2:
+            F = xp.broadcast_to(F[None, ...], (batch, n_z, n_x))
+        F = xp.asarray(F, dtype=dtype, copy=True)
+    elif F_init == "zero":
+        F = xp.zeros((batch, n_z, n_x), dtype=dtype)
+    elif F_init == "const":
+        F = xp.full((batch, n_z, n_x), F_scale, dtype=dtype)
+    elif F_init == "mnist":
+        g = HostRNG(seed, xp=xp).normal(0.0, 1.0, (batch, n_z, n_x))
+        F = xp.asarray(xp.exp(xp.clip(0.3 * g - 0.2, 0.0, None)) - 0.99, dtype=dtype)
+    else:
+        raise ConfigurationError(f"unknown F_init {F_init!r}; use zero, const or mnist")
+
+    sig = float(sigma_init)
+    sf = sig if sigma_final is None else float(sigma_final)
+    p = rho * dt
+    b0 = sig**2 * math.log(p / (1.0 - p))
+    rules = rule_arrays(
+        batch, xp, eta_F=eta_F, eta_W=eta_W, eta_D=eta_D, eta_b=eta_b, eta_sigma=eta_sigma,
+        eta_Fbar=eta_Fbar, decay=decay, rho=rho, sigma_final=sf,
+        analytic=[1.0 if v == "DB" else 0.0 for v in variants],
+        slow=[1.0 if v == "slow" else 0.0 for v in variants],
+        kick=[1.0 if v == "simultaneous" else 0.0 for v in variants],
+    )  # fmt: skip
+    net = Network(
+        kind=kind, dt=float(dt), tau=float(tau), F=F,
+        D=xp.zeros((batch, n_x, n_z), dtype=dtype),
+        b=xp.full((batch, n_z), b0, dtype=dtype),
+        sigma=xp.full((batch,), sig, dtype=dtype),
+        y=xp.zeros((batch, n_z), dtype=dtype), rules=rules,
+    )  # fmt: skip
+    eye = xp.eye(n_z, dtype=dtype)
+    if kind == "somatic":
+        net.W = -xp.sum(F * F, axis=2)[:, :, None] * eye
+    else:
+        # Wd[j, i, k] = -F_ji^2 if k == j
+        net.Wd = -(F * F)[:, :, :, None] * eye[None, :, None, :]
+        net.Fbar = xp.asarray(F, copy=True)
+    return net
