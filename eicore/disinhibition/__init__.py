@@ -48,9 +48,19 @@ from .network import (
     softmax,
 )
 from .ode import ODEInfo, integrate
+from .presets import ALIGNMENT, FIG4, TABLE1
+from .single_unit import FIG3_ACT, unit_steady_state
+from .student_teacher import StudentTeacher, StudentTeacherConfig
 from .training import TRAINERS, Trainer, digits_784, fit
 
 __all__ = [
+    "ALIGNMENT",
+    "FIG3_ACT",
+    "FIG4",
+    "TABLE1",
+    "StudentTeacher",
+    "StudentTeacherConfig",
+    "unit_steady_state",
     "RULES",
     "SOFTPLUS",
     "TRAINERS",

@@ -1,0 +1,202 @@
+"""Speed of Part III (dis-inhibitory control): seconds per training step, batch 100.
+
+Usage: ``python benchmarks/disinhibition.py [--quick] [--steps N] [--out PATH]``
+
+Trains 1x256 and 3x256 networks on MNIST batches (``eicore.datasets.load_mnist``;
+falls back to upsampled scikit-learn digits if MNIST is missing) with BP,
+exact-inv, lin-thresh and exact-inv with the averaged Jacobian, and reports the
+median step time after a warm-up, the open-loop evaluation time per batch of 100,
+the closed-loop outer iterations, the ODE-path cost of one step for comparison,
+and peak memory. Ratios are against the authors' JAX/diffrax code on a 2-core
+CPU (spec §4). Writes ``benchmarks/results/disinhibition.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from eicore import backend
+from eicore.disinhibition import (
+    MicrocircuitConfig,
+    Trainer,
+    digits_784,
+    feedback_weights,
+    integrate_network,
+    open_loop_steady_state,
+    soft_targets,
+)
+
+# authors' code, 2-core CPU, batch 100, seconds per train step / OL eval batch (spec §4)
+REFERENCE = {
+    "bp-1x256": {"step": 0.0020, "eval": 0.0007},
+    "bp-3x256": {"step": 0.0028, "eval": 0.0009},
+    "exact-inv-1x256": {"step": (0.33, 0.54), "eval": (0.075, 0.080)},
+    "lin-thresh-1x256": {"step": 0.44, "eval": (0.08, 0.15)},
+    "exact-inv-3x256": {"step": (1.05, 1.69), "eval": (0.36, 0.46)},
+    "lin-thresh-3x256": {"step": 1.63, "eval": 0.48},
+    "exact-inv-avg-3x256": {"step": 1.49, "eval": 0.38},
+}
+
+
+def load_data(xp):
+    try:
+        from eicore.datasets import load_mnist
+
+        x, y = load_mnist("train")
+        x = x.reshape(len(x), -1)[:20000]
+        return backend.asarray(x, xp=xp), backend.asarray(y[:20000], xp=xp), "MNIST (first 20k)"
+    except Exception as exc:  # no data: digits upsampled to 784
+        print(f"MNIST unavailable ({type(exc).__name__}); using upsampled digits", file=sys.stderr)
+        xtr, ytr, _, _ = digits_784(xp=xp)
+        return xtr, ytr, "sklearn digits upsampled to 784"
+
+
+def sync(xp):
+    if not backend.is_numpy_namespace(xp):
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+
+
+def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0):
+    tr = Trainer.create([784] + [256] * hidden + [10], rule=rule, seed=seed, xp=xp, average=average)
+    n = x.shape[0]
+    times, iters = [], []
+    for k in range(warmup + steps):
+        i = (k * 100) % (n - 100)
+        xb, yb = x[i : i + 100], y[i : i + 100]
+        sync(xp)
+        t0 = time.perf_counter()
+        info = tr.step(xb, yb)
+        sync(xp)
+        dt = time.perf_counter() - t0
+        if k >= warmup:
+            times.append(dt)
+            iters.append(info.get("cl_iterations", 0))
+    ev = []
+    for k in range(max(3, steps // 4)):
+        xb = x[k * 100 : (k + 1) * 100]
+        sync(xp)
+        t0 = time.perf_counter()
+        tr.logits(xb)
+        sync(xp)
+        ev.append(time.perf_counter() - t0)
+    return {
+        "config": name,
+        "step_s_median": statistics.median(times),
+        "step_s_min": min(times),
+        "step_s_max": max(times),
+        "eval_s_median": statistics.median(ev),
+        "cl_outer_iterations_mean": statistics.mean(iters) if rule != "bp" else None,
+        "steps_timed": len(times),
+    }
+
+
+def time_ode_step(hidden, x, y, xp):
+    """One OL + CL solve by the adaptive ODE path (authors' settings) for comparison."""
+    tr = Trainer.create([784] + [256] * hidden + [10], seed=0, xp=xp)
+    cfg = MicrocircuitConfig()
+    xb, yb = x[:100], y[:100]
+    t0 = time.perf_counter()
+    ol, i1 = integrate_network(tr.params, cfg, xb)
+    Q = feedback_weights(tr.params, cfg, open_loop_steady_state(tr.params, cfg, xb))
+    _, i2 = integrate_network(tr.params, cfg, xb, Q=Q, y_star=soft_targets(yb), init=ol)
+    return {"ode_ol_cl_s": time.perf_counter() - t0, "ol_steps": i1.n_steps, "cl_steps": i2.n_steps}
+
+
+def ratio(ref, ours):
+    if isinstance(ref, tuple):
+        return [round(r / ours, 1) for r in ref]
+    return round(ref / ours, 2)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few steps (smoke test)")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "disinhibition.json"))
+    args = ap.parse_args(argv)
+    steps = args.steps or (5 if args.quick else 60)
+    warmup = 2 if args.quick else 10
+    xp = backend.get_xp()
+    x, y, data_name = load_data(xp)
+    configs = [
+        ("bp-1x256", "bp", 1, False),
+        ("exact-inv-1x256", "exact-inv", 1, False),
+        ("lin-thresh-1x256", "lin-thresh", 1, False),
+        ("exact-inv-avg-1x256", "exact-inv", 1, True),
+        ("bp-3x256", "bp", 3, False),
+        ("exact-inv-3x256", "exact-inv", 3, False),
+        ("lin-thresh-3x256", "lin-thresh", 3, False),
+        ("exact-inv-avg-3x256", "exact-inv", 3, True),
+    ]
+    rows = []
+    print(
+        f"backend {backend.backend_name()}, data {data_name}, {steps} timed steps after "
+        f"{warmup} warm-up steps, batch 100"
+    )
+    print(
+        f"{'config':<22}{'step ms':>9}{'eval ms':>9}{'CL it':>7}{'ref step s':>14}{'speed-up':>12}"
+    )
+    for name, rule, hidden, avg in configs:
+        r = time_training(name, rule, hidden, avg, x, y, steps, warmup, xp)
+        ref = REFERENCE.get(name)
+        if ref:
+            r["reference_step_s"] = ref["step"]
+            r["speedup_vs_reference"] = ratio(ref["step"], r["step_s_median"])
+            r["reference_eval_s"] = ref["eval"]
+            r["eval_speedup_vs_reference"] = ratio(ref["eval"], r["eval_s_median"])
+        rows.append(r)
+        it = r["cl_outer_iterations_mean"]
+        print(
+            f"{name:<22}{1e3 * r['step_s_median']:9.1f}{1e3 * r['eval_s_median']:9.1f}"
+            f"{'' if it is None else f'{it:.1f}':>7}{str(ref['step'] if ref else '-'):>14}"
+            f"{str(r.get('speedup_vs_reference', '-')):>12}"
+        )
+    ode = {f"{h}x256": time_ode_step(h, x, y, xp) for h in ((1,) if args.quick else (1, 3))}
+    for k, v in ode.items():
+        print(
+            f"ODE path (Dormand-Prince, authors' tolerances) {k}: OL+CL solve "
+            f"{v['ode_ol_cl_s']:.2f} s ({v['ol_steps']} + {v['cl_steps']} steps)"
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    target = next(r for r in rows if r["config"] == "exact-inv-3x256")["step_s_median"]
+    print(
+        f"peak RSS {peak_mb:.0f} MB; exact-inv 3x256 step {1e3 * target:.0f} ms "
+        f"(target <= 150 ms: {'met' if target <= 0.15 else 'NOT met'})"
+    )
+    out = {
+        "benchmark": "disinhibition",
+        "note": "shared 2-core machine (other engineers' jobs running): timings noisy, +-30%",
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "backend": backend.backend_name(),
+            "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        },
+        "data": data_name,
+        "batch": 100,
+        "steps_timed": steps,
+        "quick": args.quick,
+        "reference": "authors' JAX/diffrax code on a 2-core CPU (spec §4)",
+        "results": rows,
+        "ode_path": ode,
+        "peak_rss_mb": round(peak_mb, 1),
+        "target_exact_inv_3x256_step_s": 0.15,
+        "target_met": target <= 0.15,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
