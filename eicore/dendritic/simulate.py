@@ -48,9 +48,19 @@ class LogisticNoise:
         self.pos = 0
 
     def _draw(self, n: int):
-        u = host.stack([g.random((n, self.n_z), dtype=host.float32) for g in self.gens], axis=1)
-        u = host.clip(u, host.float32(2.0**-25), host.float32(1.0 - 2.0**-24))
-        return host.log(u) - host.log1p(-u)  # logistic: P(L < v) = sigmoid(v)
+        # 23 random bits per value from the raw 64-bit PCG64 output (two values per word):
+        # U = (k + 1/2) 2^-23 lies strictly inside (0, 1); L = log(U / (1 - U)) is logistic
+        nv = n * self.n_z
+        raw = host.empty((len(self.gens), (nv + 1) // 2), dtype=host.uint64)
+        for b, g in enumerate(self.gens):
+            raw[b] = g.bit_generator.random_raw((nv + 1) // 2)
+        k = raw.view(host.uint32)[:, :nv].reshape(len(self.gens), n, self.n_z) >> 9
+        u = k.astype(host.float32)
+        u *= host.float32(2.0**-23)
+        u += host.float32(2.0**-24)
+        u /= host.float32(1.0) - u
+        host.log(u, out=u)
+        return host.ascontiguousarray(u.transpose(1, 0, 2))  # (n, B, n_z)
 
     def take(self, k: int):
         if self.buf is None or self.pos + k > self.buf.shape[0]:
@@ -274,8 +284,10 @@ class Simulation:
         F, D = net.F, net.D
         e = lambda name, nd: _col(R[name], nd) * dt  # noqa: E731
 
-        # decoder (Eq 10): D += eta_D dt sum (x - D y) yᵀ
-        D_new = D + e("eta_D", 3) * (XN @ Wc - D @ YcYc)
+        # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ
+        #   = D (I - eta_D dt YY) + XN (eta_D dt Wc)   (two matrix products, no big temporaries)
+        eD = e("eta_D", 3)
+        D_new = D @ (eye - eD * YcYc) + XN @ (eD * Wc)
         # homeostasis: b += eta_b dt (rho dt K - n)
         b_new = net.b + e("eta_b", 2) * (_col(R["rho"], 2) * (dt * K) - n)
         # annealing: sigma += eta_sigma dt K (sigma_f^2 - sigma^2) / sigma
@@ -283,17 +295,17 @@ class Simulation:
         sig_new = sig + R["eta_sigma"] * (dt * K) * (R["sigma_final"] ** 2 - sig * sig) / sig
 
         if net.kind == "somatic":
-            XYcT = xp.permute_dims(Wc, (0, 2, 1)) @ XNT  # (B, nz, nx)
+            # F += eta_F dt (sum_t y_t x_tᵀ - Q F) with Q = YY for analytic DB (the exact
+            # gradient with Fᵀ as decoder, Eq 5) and Q = diag(YY) for SB (Hebbian, Eq 6)
             if fl["db"] and fl["sb"]:
                 a = _col(R["analytic"], 3)
-                dF = XYcT - (
-                    a * (YcYc @ F) + (1.0 - a) * (xp.sum(YcYc * eye, axis=2)[:, :, None] * F)
-                )
+                Q = a * YcYc + (1.0 - a) * (YcYc * eye)
             elif fl["db"]:
-                dF = XYcT - YcYc @ F  # exact gradient with Fᵀ as decoder (Eq 5)
+                Q = YcYc
             else:
-                dF = XYcT - xp.sum(YcYc * eye, axis=2)[:, :, None] * F  # Hebbian, Eq 6
-            F_new = F + e("eta_F", 3) * dF
+                Q = YcYc * eye
+            eF = e("eta_F", 3)
+            F_new = (eye - eF * Q) @ F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT
             if fl["W"]:
                 Ypb = xp.permute_dims(Yp, (1, 0, 2))
                 YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb

@@ -1,0 +1,152 @@
+"""Speed of Part II (dendritic balance): microseconds per simulated time step.
+
+Usage: ``python benchmarks/dendritic.py [--quick] [--out PATH]``
+
+Measures, single-threaded on the active backend (EICORE_BACKEND):
+
+* one analytic-DB network of 200 neurons x 128 inputs at dt = 0.1 ms on natural-image
+  patches (the Fig 5 setting; target <= 30 us per step; the authors' Julia code takes
+  about 100 us, a plain NumPy transcription 65 us, spec §4);
+* bar networks (16 neurons x 64 inputs, dt = 1 ms): one network alone and a batch of
+  64 (SB and DB mixed, different pair correlations); target: the batch reaches at least
+  20x the throughput of 64 single runs;
+* peak memory (tracemalloc: arrays allocated by the run).
+
+Writes ``benchmarks/results/dendritic.json``. The machine is shared with other jobs, so
+timings are noisy; each figure is the best of a few repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from eicore import backend
+from eicore.dendritic import BarsStream, SequenceStream, Simulation, make_network
+from eicore.dendritic.inputs import scenes_patterns
+
+REFERENCE = {
+    "db_200x128_us_per_step": {
+        "target": 30.0,
+        "numpy_proxy": 65.0,
+        "julia_estimate": 100.0,
+    },
+    "bars_batch64_speedup_target": 20.0,
+}
+
+
+def _time_run(sim, stream, n_patterns, repeats):
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sim.run(stream, n_patterns, record_loss=False)
+        best = min(best, time.perf_counter() - t0)
+    return best / (n_patterns * sim.l) * 1e6
+
+
+def _peak(fn):
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def bench_scenes(n_patterns, repeats):
+    data = scenes_patterns(500, seed=1)
+    net = make_network(
+        "DB", n_z=200, n_x=128, dt=0.1, rho=0.005, sigma_init=1.0, sigma_final=0.36,
+        eta_F=4e-5, eta_D=4e-5, eta_b=6e-3, eta_sigma=7e-8,
+    )  # fmt: skip
+    sim = Simulation(net, noise_seeds=[0])
+    stream = SequenceStream(data, np.arange(500)[None, :])
+    sim.run(stream, 2, record_loss=False)  # warm up and let the first spikes happen
+    us = _time_run(sim, stream, n_patterns, repeats)
+    mem = _peak(lambda: sim.run(stream, 1, record_loss=False))
+    return {"us_per_step": us, "block_steps": sim.K, "peak_MiB": mem}
+
+
+def _bars_net(B):
+    variants = ["SB", "DB"] * (B // 2) if B > 1 else ["DB"]
+    eta_W = np.array([1e-4 if v == "SB" else 0.0 for v in variants], np.float32)
+    net = make_network(
+        variants, n_z=16, n_x=64, batch=B, dt=1.0, rho=0.015, sigma_init=1.0,
+        sigma_final=0.316, eta_F=5e-5, eta_W=eta_W, eta_D=5e-5, eta_b=1e-2, eta_sigma=7e-8,
+    )  # fmt: skip
+    p = np.linspace(0.0, 1.0, B) if B > 1 else [0.7]
+    return net, Simulation(net, noise_seeds=range(B)), BarsStream(p, seeds=range(100, 100 + B))
+
+
+def bench_bars(n_patterns, repeats):
+    net1, sim1, st1 = _bars_net(1)
+    sim1.run(st1, 5, record_loss=False)
+    t1 = _time_run(sim1, st1, n_patterns, repeats)
+    net64, sim64, st64 = _bars_net(64)
+    sim64.run(st64, 5, record_loss=False)
+    t64 = _time_run(sim64, st64, n_patterns, repeats)
+    mem = _peak(lambda: sim64.run(st64, 5, record_loss=False))
+    return {
+        "single_us_per_step": t1,
+        "batch64_us_per_step": t64,
+        "speedup_vs_64_single_runs": 64 * t1 / t64,
+        "block_steps": sim64.K,
+        "batch64_peak_MiB": mem,
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "dendritic.json"))
+    args = ap.parse_args(argv)
+    n_sc, n_bars, rep = (2, 20, 1) if args.quick else (10, 200, 3)
+
+    xp = backend.get_xp()
+    sc = bench_scenes(n_sc, rep)
+    bars = bench_bars(n_bars, rep)
+    ref = REFERENCE["db_200x128_us_per_step"]
+    rows = [
+        ("DB 200x128, dt=0.1 ms [us/step]", sc["us_per_step"], ref["target"]),
+        ("  ratio to NumPy proxy (65 us)", ref["numpy_proxy"] / sc["us_per_step"], None),
+        ("  ratio to Julia estimate (100 us)", ref["julia_estimate"] / sc["us_per_step"], None),
+        ("bars 16x64 single [us/step]", bars["single_us_per_step"], None),
+        ("bars 16x64 batch of 64 [us/step]", bars["batch64_us_per_step"], None),
+        ("  throughput vs 64 single runs [x]", bars["speedup_vs_64_single_runs"], 20.0),
+        ("peak memory DB 200x128 [MiB]", sc["peak_MiB"], None),
+        ("peak memory bars batch 64 [MiB]", bars["batch64_peak_MiB"], None),
+    ]
+    print(f"backend: {xp.__name__}; quick: {args.quick}")
+    print(f"{'measure':<40} {'value':>10} {'target':>8}")
+    for name, v, tgt in rows:
+        print(f"{name:<40} {v:>10.2f} {'' if tgt is None else f'{tgt:>8.1f}'}")
+    result = {
+        "backend": xp.__name__,
+        "quick": args.quick,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": sys.version.split()[0],
+        "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+        "note": "shared 2-core VM with other jobs running; best of repeats; noisy",
+        "db_200x128_dt0.1": sc,
+        "bars_16x64": bars,
+        "reference": REFERENCE,
+        "meets_targets": {
+            "db_200x128_le_30us": sc["us_per_step"] <= ref["target"],
+            "bars_batch64_ge_20x": bars["speedup_vs_64_single_runs"] >= 20.0,
+        },
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
