@@ -25,6 +25,7 @@ from eicore.disinhibition import (
     integrate_network,
     lin_thresh_point,
     local_gradients,
+    open_loop_gradient,
     open_loop_steady_state,
     soft_targets,
     vector_field,
@@ -278,6 +279,9 @@ def test_update_aligned_with_true_open_loop_gradient(rule):
             ) / (2 * h)
         fd.append(g)
     ol = open_loop_steady_state(p, CFG, x, tol=1e-12)
+    # the implicit-differentiation gradient of the core equals finite differences
+    for a, b in zip(open_loop_gradient(p, CFG, x, ys, ol), fd):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
     Q = feedback_weights(p, CFG, ol)
     cl = closed_loop_steady_state(p, CFG, x, Q, ys, init=ol, tol=1e-12, layer_tol=1e-13)
     y0 = lin_thresh_point(CFG, ol)

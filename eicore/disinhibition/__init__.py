@@ -34,6 +34,7 @@ from .learning import (
     hidden_errors,
     lin_thresh_point,
     local_gradients,
+    open_loop_gradient,
 )
 from .network import (
     LeakyPI,
@@ -90,6 +91,7 @@ __all__ = [
     "lin_thresh_point",
     "local_gradients",
     "mse",
+    "open_loop_gradient",
     "open_loop_steady_state",
     "output_error",
     "soft_targets",

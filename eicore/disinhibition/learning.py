@@ -32,6 +32,7 @@ __all__ = [
     "hidden_errors",
     "lin_thresh_point",
     "local_gradients",
+    "open_loop_gradient",
 ]
 
 #: Names of the dis-inhibitory learning rules.
@@ -158,3 +159,31 @@ def cosine(a: list, b: list) -> float:
     na = math.sqrt(sum(float(xp.sum(x * x)) for x in a))
     nb = math.sqrt(sum(float(xp.sum(y * y)) for y in b))
     return dot / (na * nb)
+
+
+def open_loop_gradient(params: Params, cfg: MicrocircuitConfig, x, y_star, state_ol: State):
+    """Exact gradient of the open-loop loss (CE or MSE, batch mean) through the steady state.
+
+    Implicit differentiation of ``u^E_l + phi_I(phi_E(u^E_l)) = a_l``:
+    ``du^E_l / da_l = 1 / (1 + phi_I'(r^E_l) phi_E'(u^E_l))`` elementwise, then ordinary
+    back-propagation through ``a_{l+1} = W_{l+1}^T phi_E(u^E_l) + b_{l+1}``. This is what the
+    authors obtain by autodiff through the ODE solve (spec §1.6). Chapter ``02_derivation``.
+    """
+    xp = namespace(x)
+    B = x.shape[0]
+    u_out = state_ol.u_out
+    if cfg.loss == "ce":
+        g = (softmax(u_out) * xp.sum(y_star, axis=-1, keepdims=True) - y_star) / B
+    else:
+        g = 2.0 * (u_out - y_star) / B
+    rates = [x] + [cfg.act_E(u) for u in state_ol.uE]
+    grads = [xp.matmul(rates[-1].mT, g)]
+    g = xp.matmul(g, params.W_out.mT)
+    for l in range(params.n_hidden_layers - 1, -1, -1):
+        rE = rates[l + 1]
+        dE = cfg.act_E.deriv_from_rate(rE)
+        g = g * dE / (1.0 + cfg.act_I.deriv(rE) * dE)
+        grads = [xp.matmul(rates[l].mT, g), xp.sum(g, axis=0)] + grads
+        if l > 0:
+            g = xp.matmul(g, params.W[l].mT)
+    return grads
