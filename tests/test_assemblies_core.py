@@ -1,0 +1,241 @@
+"""Unit tests of eicore.assemblies against independent computations (Part I)."""
+
+from __future__ import annotations
+
+import array_api_compat.numpy as xnp
+import array_api_strict as xps
+import numpy as np
+import pytest
+
+from eicore.assemblies import (
+    NETWORK,
+    Adam,
+    adjoint_direct,
+    adjoint_iterative,
+    apply_local,
+    build_network,
+    cold_start,
+    euler_reference,
+    gradient_updates,
+    local_updates,
+    refresh_weights,
+    softplus,
+    softplus_inverse,
+    stack_networks,
+    steady_state,
+    train,
+)
+from eicore.assemblies.experiment import learning_rates, response_sweep
+from eicore.backend import to_numpy
+from eicore.errors import ConfigurationError, ConvergenceError, ShapeError
+
+SMALL = dict(n_stim=4, n_pref=3, NI=8, J_EE=1.0)  # 64 stimuli, NE = 27, NI = 8; weaker E-E
+
+
+def small(seed=3, xp=xnp, dtype=None, **kw):
+    return build_network(NETWORK.get(**SMALL), seed, xp=xp, dtype=dtype, **kw)
+
+
+def solve(net, s, tol=1e-11):
+    xp = net.xp
+    h, _ = steady_state(net.full_matrix(), net.drive()[s : s + 1],
+                        cold_start(net.B, 1, net.NE, net.NI, xp, net.W_EE.dtype), net.tau(),
+                        dt=10.0, tol=tol, max_steps=50000)
+    return h[:, 0, :]
+
+
+# ------------------------------------------------------------------ network
+
+
+def test_network_matches_table1():
+    net = build_network(NETWORK.get(), 0)
+    W_EE = to_numpy(net.W_EE)[0]
+    assert net.NE == 512 and net.NI == 64 and net.S == 1728
+    assert np.allclose(W_EE.sum(1), 2.0, atol=1e-4)
+    assert abs((W_EE > 0).mean() - 0.6) < 0.01
+    assert np.allclose(to_numpy(net.W_IE)[0].sum(1), 5.0, atol=1e-3)
+    assert np.allclose(to_numpy(net.W_EI)[0].sum(1), 1.0, atol=1e-4)
+    assert (to_numpy(net.z_IE)[0].sum(1) == 307).all()
+    I = to_numpy(net.I_E)
+    assert abs(I.min() - 5.0) < 1e-4 and abs(I.max() - 55.0) < 1e-3
+    # W_EE grows with the signal correlation of the afferents (Eq 2)
+    c = np.corrcoef(I.T.astype(np.float64))
+    kept = W_EE > 0
+    assert c[kept].min() >= c[~kept & ~np.eye(512, dtype=bool)].max() - 1e-6
+
+
+def test_softplus_round_trip():
+    w = np.array([1e-4, 0.01, 0.5, 3.0, 40.0], dtype=np.float64)
+    for alpha in (1.0, 1.9, 3.07):
+        v = softplus_inverse(w, alpha)
+        assert np.allclose(softplus(v, alpha), w, rtol=1e-10)
+    v = np.linspace(-50, 50, 11)
+    assert np.allclose(softplus(v, 2.0), np.log1p(np.exp(2.0 * v)) / 2.0)
+
+
+# ------------------------------------------------------------------ dynamics
+
+
+def test_solver_matches_small_step_euler_small_network():
+    net = small(dtype=xnp.float64)
+    b = net.drive()
+    h0 = cold_start(1, net.S, net.NE, net.NI, xnp, xnp.float64)
+    h, _ = steady_state(net.full_matrix(), b, h0, net.tau(), tol=1e-4)
+    h_ref = euler_reference(net.full_matrix(), b, h0, net.tau(), dt=0.5, T=16000.0)
+    assert np.abs(np.maximum(h, 0) - np.maximum(h_ref, 0)).max() < 0.05
+
+
+def test_solver_matches_small_step_euler_full_network():
+    net = build_network(NETWORK.get(), 1)
+    stim = np.array([0, 100, 777, 1500])
+    b = net.drive(xnp.asarray(stim))
+    h0 = cold_start(1, 4, net.NE, net.NI, xnp, xnp.float32)
+    h, _ = steady_state(net.full_matrix(), b, h0, net.tau(), tol=0.005)
+    h_ref = euler_reference(net.full_matrix(), b, h0, net.tau(), dt=1.0, T=3000.0)
+    assert np.abs(np.maximum(h, 0) - np.maximum(h_ref, 0)).max() < 0.05
+
+
+def test_solver_errors_are_clear():
+    net = small()
+    M, tau = net.full_matrix(), net.tau()
+    h0 = cold_start(1, 2, net.NE, net.NI, xnp, xnp.float32)
+    with pytest.raises(ShapeError, match="drive b"):
+        steady_state(M, net.drive()[:3], h0, tau)
+    with pytest.raises(ShapeError, match="M must have shape"):
+        steady_state(M[0], net.drive()[:2], h0, tau)
+    with pytest.raises(ConvergenceError, match="steady state not reached"):
+        steady_state(M, net.drive()[:2], h0, tau, max_steps=2, tol=1e-9)
+
+
+# ------------------------------------------------------------------ plasticity
+
+
+def test_gradient_rule_equals_finite_differences():
+    """Eq 15 with the exact (Heaviside) r'(h) is the gradient of the steady-state loss (Eq 3)."""
+    net = small(dtype=xnp.float64)
+    s = 5
+    h = solve(net, s)
+
+    def loss(n):
+        e = solve(n, s)[0, : n.NE] - 1.0
+        return 0.5 * float(np.sum(e * e))
+
+    G_EI, G_IE, _ = gradient_updates(net, h, 1.0, surrogate=False)
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    checked = 0
+    for name, G, z in (("V_IE", G_IE, net.z_IE), ("V_EI", G_EI, net.z_EI)):
+        idx = np.argwhere(to_numpy(z)[0] > 0)
+        for i, j in idx[rng.choice(len(idx), 8, replace=False)]:
+            vals = []
+            for sgn in (1, -1):
+                n2 = net.copy()
+                V = np.array(getattr(n2, name))
+                V[0, i, j] += sgn * eps
+                setattr(n2, name, V)
+                refresh_weights(n2, normalise_IE=False)
+                vals.append(loss(n2))
+            fd = -(vals[0] - vals[1]) / (2 * eps)
+            assert fd == pytest.approx(float(G[0, i, j]), rel=1e-5, abs=1e-6)
+            checked += abs(fd) > 1e-3
+    assert checked >= 6  # most sampled synapses carry a non-zero gradient
+
+
+def test_iterative_adjoint_matches_direct():
+    net = build_network(NETWORK.get(), 0, dtype=xnp.float64)
+    h = response_sweep(net, [3, 900]).h
+    M = net.full_matrix()
+    for k in range(2):
+        hk = xnp.asarray(h[:, k, :])
+        e = xnp.concat([hk[:, : net.NE] - 1.0, xnp.zeros((1, net.NI))], axis=1)
+        lam1 = adjoint_direct(M, hk, e)
+        lam2, steps = adjoint_iterative(M, hk, e, net.tau(), rtol=1e-7, max_steps=5000)
+        assert np.abs(lam1 - lam2).max() < 1e-5 * np.abs(lam1).max()
+        G1 = gradient_updates(net, hk, 1.0, method="direct")
+        G2 = gradient_updates(net, hk, 1.0, method="iterative", rtol=1e-7)
+        for a, b in zip(G1, G2):
+            assert np.allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(a).max())
+
+
+def test_local_rule_matches_hand_computation():
+    net = small(dtype=xnp.float64)
+    h = solve(net, 7)[0]
+    NE, NI = net.NE, net.NI
+    A_EI, A_IE = local_updates(net, h[None], 1.0)
+    W_IE, V_IE, V_EI = (np.asarray(a)[0] for a in (net.W_IE, net.V_IE, net.V_EI))
+    aEI, aIE = float(net.alpha_EI[0, 0, 0]), float(net.alpha_IE[0, 0, 0])
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+    for j in range(NE):
+        for i in range(NI):
+            want = (h[j] - 1.0) * max(h[NE + i], 0.0) * sig(aEI * V_EI[j, i])
+            assert A_EI[0, j, i] == pytest.approx(want, rel=1e-10, abs=1e-12)
+    for i in range(NI):
+        fb = sum(W_IE[i, k] * (h[k] - 1.0) for k in range(NE))
+        for j in range(NE):
+            want = fb * sig(h[NE + i]) * max(h[j], 0.0) * sig(aIE * V_IE[i, j])
+            assert A_IE[0, i, j] == pytest.approx(want, rel=1e-10, abs=1e-12)
+    # one step: decay, masks and the PV input normalisation
+    n2 = net.copy()
+    apply_local(n2, A_EI, A_IE, [1e-3], [2e-3], decay=0.1)
+    V_new = V_IE + 1e-3 * (A_IE[0] - 0.1 * W_IE)
+    W_new = np.asarray(net.z_IE)[0] * np.log1p(np.exp(aIE * V_new)) / aIE
+    W_new *= 5.0 / W_new.sum(1, keepdims=True)
+    assert np.allclose(n2.W_IE[0], W_new, rtol=1e-10)
+    assert np.allclose(n2.V_EI[0], V_EI + 2e-3 * (A_EI[0] - 0.1 * np.asarray(net.W_EI)[0]))
+
+
+def test_adam_first_step_is_sign_step():
+    net = small(dtype=xnp.float64)
+    h = solve(net, 2)
+    G_EI, G_IE, _ = gradient_updates(net, h, 1.0)
+    n2 = net.copy()
+    Adam(n2, [1e-3], [1e-3], eps=1e-12).step(n2, G_EI, G_IE, decay=0.1)
+    g = G_EI - 0.1 * net.W_EI
+    assert np.allclose(n2.V_EI - net.V_EI, 1e-3 * np.sign(g), atol=1e-9)
+
+
+# ------------------------------------------------------------------ batching and backends
+
+
+def test_batch_equals_single_runs():
+    nets = [small(seed=s) for s in (1, 2, 3)]
+    eta_E, eta_I = learning_rates(["plastic", "output_ko", "input_ko"], 5e-3)
+    batch, hb = train(stack_networks(nets), eta_E=eta_E, eta_I=eta_I, trials=2, tol=1e-4,
+                      angle=True, seed=4)
+    for b in range(3):
+        one, h1 = train(nets[b], eta_E=[eta_E[b]], eta_I=[eta_I[b]], trials=2, tol=1e-4,
+                        angle=True, seed=4)
+        assert np.allclose(batch.W_IE[b], one.W_IE[0], rtol=1e-4, atol=1e-6)
+        assert np.allclose(batch.W_EI[b], one.W_EI[0], rtol=1e-4, atol=1e-6)
+        assert np.allclose(hb.loss[b], h1.loss[0], rtol=1e-4)
+        assert np.allclose(hb.angle_EI[b], h1.angle_EI[0], atol=0.5)  # adjoint rtol 1e-3
+    # knock-outs leave their matrix untouched
+    assert np.allclose(batch.V_EI[1], nets[1].V_EI[0])
+    assert np.allclose(batch.V_IE[2], nets[2].V_IE[0])
+    assert not np.allclose(batch.V_IE[0], nets[0].V_IE[0])
+
+
+@pytest.mark.parametrize("rule", ["local", "gradient"])
+def test_numpy_and_array_api_strict_agree(rule):
+    kw = dict(rule=rule, eta_E=[2e-3], eta_I=[2e-3], trials=1, tol=1e-3, seed=1)
+    if rule == "local":
+        kw["angle"] = True
+    a, ha = train(small(xp=xnp), **kw)
+    b, hb = train(small(xp=xps), **kw)
+    assert np.allclose(to_numpy(a.W_IE), to_numpy(b.W_IE), rtol=1e-5, atol=1e-7)
+    assert np.allclose(to_numpy(a.W_EI), to_numpy(b.W_EI), rtol=1e-5, atol=1e-7)
+    assert np.allclose(ha.loss, hb.loss, rtol=1e-5)
+    sa, sb = response_sweep(a), response_sweep(b)
+    assert np.allclose(sa.rE, sb.rE, atol=1e-4)
+
+
+def test_bad_arguments_raise_clear_errors():
+    net = small()
+    with pytest.raises(ConfigurationError, match="unknown rule"):
+        train(net, rule="bogus", eta_E=[0.0], eta_I=[0.0], trials=1)
+    with pytest.raises(ConfigurationError, match="one value per network"):
+        train(net, eta_E=[0.0, 1.0], eta_I=[0.0], trials=1)
+    with pytest.raises(ConfigurationError, match="unknown condition"):
+        learning_rates(["plastic", "nope"], 1e-3)
+    with pytest.raises(ShapeError, match="cannot stack"):
+        stack_networks([net, build_network(NETWORK.get(n_stim=4, n_pref=2, NI=8), 0)])
