@@ -15,6 +15,7 @@ __all__ = [
     "dendritic_potentials",
     "mean_pairwise_cosine",
     "somatic_potential",
+    "trace_overlap",
 ]
 
 
@@ -92,3 +93,22 @@ def mean_pairwise_cosine(F):
     n = C.shape[1]
     off = ~host.eye(n, dtype=bool)
     return C[:, off].mean(axis=1)
+
+
+def trace_overlap(lags_ms, tau: float = 10.0, dt: float = 0.1, horizon_ms: float = 200.0):
+    """``sum_t y_a(t) y_b(t) dt`` for two PSP traces started by spikes ``lag`` ms apart.
+
+    The pair term of both input rules (Fig 2 E/H): a presynaptic trace that starts
+    ``lag`` ms after the postsynaptic spike (negative: before). Discrete traces with the
+    simulator's decay ``exp(-dt/tau)``; tends to ``(tau/2) exp(-|lag|/tau)`` as dt -> 0.
+    Returns a host array of the same length as ``lags_ms``.
+    """
+    lags = host.asarray(lags_ms, dtype=host.float64)
+    t = host.arange(-horizon_ms, horizon_ms, dt)
+    lam = host.exp(-dt / tau)
+    post = host.where(t >= 0, lam ** host.maximum(t / dt, 0), 0.0)
+    out = []
+    for lag in lags:
+        pre = host.where(t >= lag, lam ** host.maximum((t - lag) / dt, 0), 0.0)
+        out.append(float((post * pre).sum() * dt))
+    return host.asarray(out)

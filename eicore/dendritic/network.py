@@ -188,6 +188,7 @@ def make_network(
     F_init: str = "zero",
     F_scale: float = 0.0,
     seed=None,
+    D_init: str = "zero",
     xp=None,
     dtype=None,
 ) -> Network:
@@ -211,6 +212,10 @@ def make_network(
         ``F_init``: ``"zero"``, ``"const"`` (``F_scale`` everywhere, e.g. 0.001
         for "slow"/"decay"), or ``"mnist"`` (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
         spec §1.8) drawn from ``seed``.
+    D_init
+        ``"zero"`` (the authors' default) or ``"FT"``: start the decoder at ``Fᵀ``, so that
+        an analytic-DB network that starts from non-zero ``F`` starts balanced
+        (``W = -F Fᵀ``, whose diagonal is SB's starting ``W_jj = -|F_j|^2``).
 
     The initial inhibition is balanced for the starting weights: SB
     ``W_jj = -|F_j|^2``; dendritic ``Wd[j, i, j] = -F_ji^2`` (spec §1.8);
@@ -260,7 +265,8 @@ def make_network(
     )  # fmt: skip
     net = Network(
         kind=kind, dt=float(dt), tau=float(tau), F=F,
-        D=xp.zeros((batch, n_x, n_z), dtype=dtype),
+        D=(xp.zeros((batch, n_x, n_z), dtype=dtype) if D_init == "zero"
+           else xp.asarray(xp.permute_dims(F, (0, 2, 1)), copy=True)),
         b=xp.full((batch, n_z), b0, dtype=dtype),
         sigma=xp.full((batch,), sig, dtype=dtype),
         y=xp.zeros((batch, n_z), dtype=dtype), rules=rules,
