@@ -53,9 +53,9 @@ def train(
     done0 = curve.patterns[-1] if curve.patterns else 0
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bar: no ipywidgets needed
 
-        bar = tqdm(total=n_train, desc="patterns", leave=False)
+        bar = tqdm(total=n_train, desc="patterns", leave=False, mininterval=10.0)
     if not curve.patterns:
         out = sim.run(test_stream.reset(), n_test, learn=False)
         curve.patterns.append(0)

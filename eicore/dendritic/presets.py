@@ -31,7 +31,7 @@ MNIST = Preset(
     "dendritic.fig3_mnist",
     ci=dict(
         dt=0.5, n_train=3000, test_every=500, n_test=200, seeds=2,
-        eta_F_db=3e-4, eta_F_sb=8e-5, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
+        eta_F_db=9e-4, eta_F_sb=2.4e-4, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
         sigma=0.316, rho=0.015,
     ),
     full=dict(
