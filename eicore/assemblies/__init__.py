@@ -4,6 +4,7 @@
 * :mod:`.dynamics` - batched steady-state solver of the rate dynamics (Eq 1)
 * :mod:`.plasticity` - local (Eq 8) and gradient (Eq 15) rules, Adam, update angle (Eq 7)
 * :mod:`.experiment` - training with knock-outs, sweeps, perturbations (Fig 4), cache
+* :mod:`.analysis` - selectivity, sampling tests, current similarity, influence (Figs 1-4)
 * :mod:`.presets` - ``ci`` / ``full`` parameters
 
 Chapters: ``book/assemblies/``.
@@ -17,6 +18,7 @@ from .experiment import (
     Sweep,
     TrainingHistory,
     learning_rates,
+    perturbation_experiment,
     perturbation_influence,
     response_sweep,
     train,
@@ -51,7 +53,8 @@ __all__ = [
     "Adam", "Network", "Sweep", "TrainingHistory",
     "adjoint_direct", "adjoint_iterative", "afferent_input", "apply_local", "build_network",
     "cold_start", "euler_reference", "gradient_updates", "learning_rates", "local_updates",
-    "perturbation_influence", "preferred_stimuli", "refresh_weights", "residual",
+    "perturbation_experiment", "perturbation_influence", "preferred_stimuli", "refresh_weights",
+    "residual",
     "response_sweep", "sigmoid", "softplus", "softplus_inverse", "softplus_prime",
     "stack_networks", "steady_state", "stimulus_grid", "train", "trained_conditions",
     "update_angle",

@@ -35,6 +35,7 @@ __all__ = [
     "Sweep",
     "TrainingHistory",
     "learning_rates",
+    "perturbation_experiment",
     "perturbation_influence",
     "response_sweep",
     "train",
@@ -241,8 +242,8 @@ def perturbation_influence(
 
 def _source_hash() -> str:
     h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.read_bytes())
+    for name in ("network.py", "dynamics.py", "plasticity.py", "experiment.py", "presets.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -291,12 +292,14 @@ def trained_conditions(
 ) -> dict[str, Any]:
     """Initial and trained networks for several conditions, trained as one batch, cached.
 
-    Returns ``dict(conditions, before, after, history, params)`` where ``before`` and
-    ``after`` are batched :class:`Network` s (batch order = ``conditions``). Defaults:
+    Returns ``dict(conditions, before, after, history, params, sweep_before, sweep_after,
+    cached)`` where ``before`` and ``after`` are batched :class:`Network` s (batch order =
+    ``conditions``) and the sweeps their responses to all stimuli (:class:`Sweep`). Defaults:
     plastic, output-KO, input-KO and (local rule only) input-KO with heavy-tailed static
     Pyr -> PV weights. All conditions start from the same network (same seed), except that
     the heavy-tailed variant redraws its Pyr -> PV weights. The result is cached under
-    :func:`cache_dir` keyed by rule, seed, presets and the source code of this package.
+    :func:`cache_dir` keyed by rule, seed, presets and the source code of this package;
+    writes are atomic, and a lock file makes a concurrent caller wait instead of recomputing.
     """
     from .presets import NETWORK, TRAIN_GRADIENT, TRAIN_LOCAL
 
@@ -316,35 +319,125 @@ def trained_conditions(
     nets = [build_network(pn, seed, xp=xp, sigma_IE=pn.sigma_heavy if c.endswith("heavy")
                           else None) for c in conditions]
     before = stack_networks(nets)
+    lock = path.with_suffix(".lock")
+    have_lock = False
+    if use_cache:
+        res = _load_cached(path, before, conditions, pt, xp)
+        if res is not None:
+            return res
+        # another process (e.g. a notebook run in parallel) may be computing the same run
+        have_lock = _acquire(lock)
+        if not have_lock:
+            res = _wait_for(path, lock, before, conditions, pt, xp)
+            if res is not None:
+                return res
+    try:
+        eta_E, eta_I = learning_rates(conditions, pt.eta)
+        kw = dict(rule=rule, eta_E=eta_E, eta_I=eta_I, trials=pt.trials, decay=pt.decay,
+                  rho0=pn.rho0, tol=pt.tol, seed=seed, progress=progress)
+        if rule == "local":
+            kw["angle"] = pt.angle
+            kw["angle_every"] = pt.angle_every
+        else:
+            kw["adam"] = dict(beta1=pt.beta1, beta2=pt.beta2, eps=pt.eps)
+        after, hist = train(before, **kw)
+        sw0, sw1 = response_sweep(before), response_sweep(after)
+        if use_cache:
+            payload = _net_payload("after.", after)
+            payload.update(loss=hist.loss, angle_IE=hist.angle_IE, angle_EI=hist.angle_EI,
+                           steps=hist.steps, seconds=host.asarray(hist.seconds),
+                           meta=host.asarray(json.dumps(hist.meta)))
+            for pre, sw in (("sw0.", sw0), ("sw1.", sw1)):
+                payload.update({f"{pre}{k}": getattr(sw, k) for k in _SWEEP})
+            try:
+                _save(path, payload)
+            except OSError:
+                pass
+    finally:
+        if have_lock:
+            try:
+                os.unlink(lock)
+            except OSError:
+                pass
+    return dict(conditions=conditions, before=before, after=after, history=hist, params=pt,
+                sweep_before=sw0, sweep_after=sw1, cached=False)
+
+
+_SWEEP = ("h", "rE", "rI", "exc", "inh")
+
+
+def _load_cached(path, before, conditions, pt, xp):
+    if not path.exists():
+        return None
+    try:
+        d = host.load(path)
+        after = _net_from("after.", d, before, xp)
+        hist = TrainingHistory(loss=d["loss"], angle_IE=d["angle_IE"], angle_EI=d["angle_EI"],
+                               steps=d["steps"], seconds=float(d["seconds"]),
+                               meta=json.loads(str(d["meta"])))
+        sws = [Sweep(*(d[f"{pre}{k}"] for k in _SWEEP), steps=0) for pre in ("sw0.", "sw1.")]
+    except Exception:  # a corrupt or stale file: recompute
+        return None
+    return dict(conditions=conditions, before=before, after=after, history=hist, params=pt,
+                sweep_before=sws[0], sweep_after=sws[1], cached=True)
+
+
+def _acquire(lock: Path) -> bool:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if lock.exists() and time.time() - lock.stat().st_mtime > 1800:
+            lock.unlink()  # stale lock of a killed process
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.close(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _wait_for(path, lock, before, conditions, pt, xp, timeout: float = 1800.0):
+    t0 = time.time()
+    while lock.exists() and time.time() - t0 < timeout:
+        time.sleep(2.0)
+    return _load_cached(path, before, conditions, pt, xp)
+
+
+
+def perturbation_experiment(seed: int = 0, *, scale: str | None = None, use_cache: bool = True,
+                            xp: Any = None) -> dict[str, Any]:
+    """Fig 4: perturbations of the networks before learning and after local-rule learning
+    (plastic, output-KO, input-KO), batched as ``B = 4``; cached like
+    :func:`trained_conditions`.
+
+    Returns ``dict(names, cells, stim, influence (4, P, S', NE), rE (4, S, NE), W_IE
+    (4, NI, NE))`` (host arrays): perturbed cells and stimuli are drawn with ``seed``.
+    """
+    from .presets import NETWORK, PERTURB
+
+    pp = PERTURB.get(scale)
+    res = trained_conditions("local", seed, scale=scale, use_cache=use_cache, xp=xp)
+    key = json.dumps(dict(seed=seed, p=pp.as_dict(), net=NETWORK.get(scale).as_dict(),
+                          src=_source_hash(), train=res["params"].as_dict()), sort_keys=True)
+    path = cache_dir() / f"perturb_{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+    names = ["before", "plastic", "output_ko", "input_ko"]
     if use_cache and path.exists():
         try:
             d = host.load(path)
-            after = _net_from("after.", d, before, xp)
-            hist = TrainingHistory(loss=d["loss"], angle_IE=d["angle_IE"],
-                                   angle_EI=d["angle_EI"], steps=d["steps"],
-                                   seconds=float(d["seconds"]), meta=json.loads(str(d["meta"])))
-            return dict(conditions=conditions, before=before, after=after, history=hist,
-                        params=pt, cached=True)
-        except Exception:  # a corrupt or stale file: recompute
+            return {k: d[k] for k in ("cells", "stim", "influence", "rE", "W_IE")} | {
+                "names": names, "cached": True}
+        except Exception:
             pass
-    eta_E, eta_I = learning_rates(conditions, pt.eta)
-    kw = dict(rule=rule, eta_E=eta_E, eta_I=eta_I, trials=pt.trials, decay=pt.decay,
-              rho0=pn.rho0, tol=pt.tol, seed=seed, progress=progress)
-    if rule == "local":
-        kw["angle"] = pt.angle
-        kw["angle_every"] = pt.angle_every
-    else:
-        kw["adam"] = dict(beta1=pt.beta1, beta2=pt.beta2, eps=pt.eps)
-    after, hist = train(before, **kw)
+    g = HostRNG(seed + 1000).generator
+    NE, S = res["before"].NE, res["before"].S
+    cells = host.sort(g.choice(NE, pp.n_cells, replace=False))
+    stim = host.sort(g.choice(S, min(pp.n_stimuli, S), replace=False))
+    idx = [res["conditions"].index(c) for c in names[1:]]
+    nets = stack_networks([res["before"].select(0), res["after"].select(idx)])
+    infl = perturbation_influence(nets, cells, stim, dI=pp.dI, tol=pp.tol)
+    rE = host.concat([res["sweep_before"].rE[:1], res["sweep_after"].rE[idx]], axis=0)
+    out = dict(cells=cells, stim=stim, influence=infl, rE=rE, W_IE=to_numpy(nets.W_IE))
     if use_cache:
-        payload = _net_payload("after.", after)
-        payload.update(loss=hist.loss, angle_IE=hist.angle_IE, angle_EI=hist.angle_EI,
-                       steps=hist.steps, seconds=host.asarray(hist.seconds),
-                       meta=host.asarray(json.dumps(hist.meta)))
         try:
-            _save(path, payload)
+            _save(path, out)
         except OSError:
             pass
-    return dict(conditions=conditions, before=before, after=after, history=hist, params=pt,
-                cached=False)
-
+    return out | {"names": names, "cached": False}

@@ -37,7 +37,7 @@ NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Tab
 #: Local rules (Eq 8) with plain gradient steps: Figs 1-4.
 TRAIN_LOCAL = Preset(
     "assemblies.train_local",
-    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, angle=True, angle_every=4),
+    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, angle=True, angle_every=8),
     full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, angle=True, angle_every=1),
     doc="local (approximate) rules, Eq 8; ci: fewer trials, larger eta",
 )
