@@ -46,7 +46,7 @@ DELAYS = Preset(
     "dendritic.fig6_delays",
     ci=dict(
         dts=[0.5, 1.0, 3.0], n_train=3000, test_every=1000, n_test=200, seeds=2,
-        eta_F_db=3e-4, eta_F_sb=8e-5, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
+        eta_F_db=9e-4, eta_F_sb=2.4e-4, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
         sigma=0.316, rho=0.015,
     ),
     full=dict(
