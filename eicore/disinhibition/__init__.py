@@ -52,7 +52,7 @@ from .ode import ODEInfo, integrate
 from .presets import ALIGNMENT, FIG4, TABLE1
 from .single_unit import FIG3_ACT, unit_steady_state
 from .student_teacher import StudentTeacher, StudentTeacherConfig
-from .training import TRAINERS, Trainer, digits_784, fit
+from .training import TRAINERS, Trainer, digits_784, fit, load_dataset
 
 __all__ = [
     "ALIGNMENT",
@@ -89,6 +89,7 @@ __all__ = [
     "integrate",
     "integrate_network",
     "lin_thresh_point",
+    "load_dataset",
     "local_gradients",
     "mse",
     "open_loop_gradient",

@@ -18,7 +18,7 @@ from .feedback import feedback_weights
 from .learning import RULES, Adam, bp_forward, bp_loss_and_grads, lin_thresh_point, local_gradients
 from .network import MicrocircuitConfig, Params, cross_entropy, init_params, soft_targets
 
-__all__ = ["TRAINERS", "Trainer", "fit", "digits_784"]
+__all__ = ["TRAINERS", "Trainer", "fit", "digits_784", "load_dataset"]
 
 #: Accepted training-rule names: the two dis-inhibitory rules and the BP baseline.
 TRAINERS = ("bp", *RULES)
@@ -139,3 +139,28 @@ def digits_784(seed=0, train_fraction=0.7, xp=None):
         asarray(flat[te], xp=xp),
         asarray(labels[te], xp=xp),
     )
+
+
+def load_dataset(name, xp=None, seed=0):
+    """``(x_train, y_train, x_test, y_test)`` with 784 inputs for ``name`` in
+    ``"digits"`` (:func:`digits_784`), ``"mnist"``, ``"fashion_mnist"``.
+
+    For (Fashion-)MNIST the authors' split is used (spec §1.9): the first 10% of the train
+    split is the validation set (not returned), the remaining 54,000 images are trained on,
+    and the 10,000 test images are evaluated in open loop.
+    """
+    xp = xp or get_xp()
+    if name == "digits":
+        return digits_784(seed=seed, xp=xp)
+    if name not in ("mnist", "fashion_mnist"):
+        raise ConfigurationError(
+            f"unknown data set {name!r}; choose 'digits', 'mnist' or 'fashion_mnist'"
+        )
+    from .. import datasets
+
+    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
+    xtr, ytr = loader("train")
+    xte, yte = loader("test")
+    n_val = len(xtr) // 10
+    flat = lambda a: asarray(a.reshape(len(a), -1), dtype="float32", xp=xp)
+    return flat(xtr[n_val:]), asarray(ytr[n_val:], xp=xp), flat(xte), asarray(yte, xp=xp)
