@@ -105,8 +105,16 @@ def sampled_correlation_test(
     if x.size < n:
         raise ShapeError(f"need at least n={n} pairs to sample from, got {x.size}")
     g = HostRNG(seed).generator
-    idx = host.argsort(g.random((repeats, x.size)), axis=1)[:, :n] if x.size < 4 * n else \
-        host.stack([g.choice(x.size, n, replace=False) for _ in range(repeats)])
+    if x.size < 4 * n:
+        idx = host.argsort(g.random((repeats, x.size)), axis=1)[:, :n]
+    else:  # draw with replacement and redraw the (few) samples that repeat a pair
+        idx = g.integers(0, x.size, (repeats, n))
+        while True:
+            srt = host.sort(idx, axis=1)
+            bad = host.nonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))[0]
+            if bad.size == 0:
+                break
+            idx[bad] = g.integers(0, x.size, (bad.size, n))
     r = pearson(x[idx], y[idx], axis=1)
     r = host.clip(r, -1.0, 1.0)
     t = r * host.sqrt((n - 2) / host.maximum(1.0 - r * r, 1e-300))
