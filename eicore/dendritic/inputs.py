@@ -13,6 +13,8 @@ raw data come from :mod:`eicore.datasets` (host NumPy arrays).
 
 from __future__ import annotations
 
+import warnings
+
 from ..backend import asarray, get_xp, host
 from ..datasets import load_mnist, make_bars, natural_image_patches
 from ..errors import ConfigurationError
@@ -124,7 +126,9 @@ def mnist012(split: str = "train", n: int | None = None, size: int = 16, data_di
     The authors resize with Images.jl ``imresize`` (ratio 16/28); here a
     bilinear resize with pixel-centre alignment stands in (spec §1.9).
     """
-    imgs, labels = load_mnist(split, data_dir=data_dir)
+    with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        imgs, labels = load_mnist(split, data_dir=data_dir)
     keep = labels < 3
     imgs, labels = imgs[keep], labels[keep]
     if n is not None:

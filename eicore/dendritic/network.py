@@ -210,7 +210,7 @@ def make_network(
     F0
         Initial feed-forward weights (B, n_z, n_x) or (n_z, n_x); otherwise
         ``F_init``: ``"zero"``, ``"const"`` (``F_scale`` everywhere, e.g. 0.001
-        for "slow"/"decay"), or ``"mnist"`` (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
+        for "slow"/"decay"), ``"random"`` (``|N(0, F_scale^2)|``), or ``"mnist"`` (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
         spec §1.8) drawn from ``seed``.
     D_init
         ``"zero"`` (the authors' default) or ``"FT"``: start the decoder at ``Fᵀ``, so that
@@ -246,11 +246,15 @@ def make_network(
         F = xp.zeros((batch, n_z, n_x), dtype=dtype)
     elif F_init == "const":
         F = xp.full((batch, n_z, n_x), F_scale, dtype=dtype)
+    elif F_init == "random":
+        F = xp.asarray(
+            xp.abs(HostRNG(seed, xp=xp).normal(0.0, F_scale, (batch, n_z, n_x))), dtype=dtype
+        )
     elif F_init == "mnist":
         g = HostRNG(seed, xp=xp).normal(0.0, 1.0, (batch, n_z, n_x))
         F = xp.asarray(xp.exp(xp.clip(0.3 * g - 0.2, 0.0, None)) - 0.99, dtype=dtype)
     else:
-        raise ConfigurationError(f"unknown F_init {F_init!r}; use zero, const or mnist")
+        raise ConfigurationError(f"unknown F_init {F_init!r}; use zero, const, random or mnist")
 
     sig = float(sigma_init)
     sf = sig if sigma_final is None else float(sigma_final)

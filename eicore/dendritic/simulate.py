@@ -86,6 +86,12 @@ def event_driven_update(M, x0, z0, gap: int, lam: float, eta: float):
     return M + eta * (x0[:, None] * (z0 * e1)[None, :] - (M @ z0)[:, None] * (z0 * e2)[None, :])
 
 
+def _tsolve(A, B):
+    """X with X A = B for symmetric A (batched): X = solve(A, Bᵀ)ᵀ."""
+    xp = namespace(A, B)
+    return xp.permute_dims(xp.linalg.solve(A, xp.permute_dims(B, (0, 2, 1))), (0, 2, 1))
+
+
 def _col(a, nd: int):
     xp = namespace(a)
     return xp.reshape(a, (-1,) + (1,) * (nd - 1))
@@ -284,10 +290,11 @@ class Simulation:
         F, D = net.F, net.D
         e = lambda name, nd: _col(R[name], nd) * dt  # noqa: E731
 
-        # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ
-        #   = D (I - eta_D dt YY) + XN (eta_D dt Wc)   (two matrix products, no big temporaries)
+        # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ. The decay term -D YY is
+        # taken semi-implicitly, D_new (I + e YY) = D + e XY, which equals the explicit step
+        # to first order in e and stays stable when a block holds many (synchronous) spikes
         eD = e("eta_D", 3)
-        D_new = D @ (eye - eD * YcYc) + XN @ (eD * Wc)
+        D_new = _tsolve(eye + eD * YcYc, D + XN @ (eD * Wc))
         # homeostasis: b += eta_b dt (rho dt K - n)
         b_new = net.b + e("eta_b", 2) * (_col(R["rho"], 2) * (dt * K) - n)
         # annealing: sigma += eta_sigma dt K (sigma_f^2 - sigma^2) / sigma
@@ -305,13 +312,16 @@ class Simulation:
             else:
                 Q = YcYc * eye
             eF = e("eta_F", 3)
-            F_new = (eye - eF * Q) @ F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT
+            # semi-implicit in the decay term, as for D: (I + e Q) F_new = F + e sum y xᵀ
+            F_new = xp.linalg.solve(eye + eF * Q, F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT)
             if fl["W"]:
                 Ypb = xp.permute_dims(Yp, (1, 0, 2))
                 YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
                 FXYp = (F @ XN) @ wsum(Yp)  # sum_t (F x_t) y_{t-1}ᵀ
                 # learned somatic inhibition (Eq 4): W_jk -= eta_W dt (F_j.x + (W y)_j) y_k
-                net.W = net.W - e("eta_W", 3) * (FXYp + net.W @ YpYp)
+                # (semi-implicit in the W YY term): W_new (I + e YY) = W - e sum (F x) yᵀ
+                eW = e("eta_W", 3)
+                net.W = _tsolve(eye + eW * YpYp, net.W - eW * FXYp)
         else:
             Ypb = xp.permute_dims(Yp, (1, 0, 2))
             YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
@@ -320,8 +330,13 @@ class Simulation:
             # A[j,i,k] = sum_t y_k(t-1) u_ij(t), u_ij = F_ji x_i + sum_k' Wd[j,i,k'] y_k'
             A = F[:, :, :, None] * XYp[:, None, :, :] + Wd @ YpYp[:, None, :, :]
             Ajj = xp.sum(A * eye[None, :, None, :], axis=3)  # sum_t y_j u_ij (B, nz, nx)
-            lamK = _col(R["decay"], 4) * K
-            net.Wd = Wd - e("eta_W", 4) * (A + lamK * Wd)
+            # Wd -= eta_W dt (A + lambda K Wd), semi-implicit in the Wd YY and decay terms:
+            # Wd_new ((1 + e lambda K) I + e YY) = Wd - e F_ji sum_t x_i y_k(t-1)
+            eW = e("eta_W", 3)
+            M = (1.0 + eW * _col(R["decay"], 3) * K) * eye + eW * YpYp
+            rhs = Wd - _col(R["eta_W"] * dt, 4) * (F[:, :, :, None] * XYp[:, None, :, :])
+            nx = net.n_x
+            net.Wd = xp.reshape(_tsolve(M, xp.reshape(rhs, (-1, nz * nx, nz))), (-1, nz, nx, nz))
             sl = _col(R["slow"], 3)
             dF = 0.0
             if fl["sim"]:
