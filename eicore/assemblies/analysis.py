@@ -109,13 +109,15 @@ def influence_vs_rf(influence: Any, cells: Any, rE: Any, n_bins: int = 9,
                 r=float(pearson(C[keep], infl[keep])))
 
 
-def output_weight_vs_influence(net: Network, b: int, influence: Any, cells: Any
-                               ) -> tuple[Any, Any, float]:
+def output_weight_vs_influence(W_IE: Any, influence: Any, cells: Any) -> tuple[Any, Any, float]:
     """Fig 4e: total Pyr -> PV weight of each perturbed cell vs its mean influence on the
-    other Pyr cells (averaged over stimuli); returns ``(total_weight, mean_influence, r)``."""
+    other Pyr cells (averaged over stimuli).
+
+    ``W_IE (NI, NE)`` of one network, ``influence (P, S', NE)``, ``cells (P,)``; returns
+    ``(total_weight (P,), mean_influence (P,), Pearson r)``.
+    """
     cells = host.asarray(to_numpy(cells)).astype(int)
-    W_IE = to_numpy(net.W_IE)[b]
-    tot = W_IE[:, cells].sum(0)
+    tot = to_numpy(W_IE)[:, cells].sum(0)
     infl = to_numpy(influence).mean(axis=1)  # (P, NE)
     mask = host.ones_like(infl, dtype=bool)
     mask[host.arange(len(cells)), cells] = False
