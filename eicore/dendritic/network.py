@@ -210,7 +210,8 @@ def make_network(
     F0
         Initial feed-forward weights (B, n_z, n_x) or (n_z, n_x); otherwise
         ``F_init``: ``"zero"``, ``"const"`` (``F_scale`` everywhere, e.g. 0.001
-        for "slow"/"decay"), ``"random"`` (``|N(0, F_scale^2)|``), or ``"mnist"`` (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
+        for "slow"/"decay"), ``"random"`` (``|N(0, F_scale^2)|``), or ``"mnist"``
+        (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
         spec §1.8) drawn from ``seed``.
     D_init
         ``"zero"`` (the authors' default) or ``"FT"``: start the decoder at ``Fᵀ``, so that
