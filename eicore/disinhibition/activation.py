@@ -13,6 +13,7 @@ expansion ``phi^-1(y) ~ intercept + slope * y`` used by the ``lin-thresh`` rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..backend import namespace
@@ -66,6 +67,12 @@ class SoftReLU:
         ``u0 = phi^-1(y0)``, ``slope = 1 / phi'(u0)``, ``intercept = u0 - y0 slope``,
         so that ``phi^-1(y) ~ intercept + slope * y`` near ``y0`` (spec §1.1).
         """
+        if isinstance(y0, int | float):  # Python scalar: stay in Python floats (any backend)
+            z = y0 / self.scale
+            u0 = z if z > 50.0 else self.shift + math.log(math.expm1(z)) / self.sharpness
+            sig = 1.0 / (1.0 + math.exp(-self.sharpness * (u0 - self.shift)))
+            slope = 1.0 / (self.scale * self.sharpness * sig)
+            return u0 - y0 * slope, slope
         u0 = self.inv(y0)
         slope = 1.0 / self.deriv(u0)
         return u0 - y0 * slope, slope
