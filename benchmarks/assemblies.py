@@ -46,16 +46,16 @@ REFERENCE = {  # authors' code, 1 thread, 2-core VM (spec section 4)
 TARGET = {"local": 1.3, "local+angle": 3.0}
 
 
-def per_trial(B: int, rule: str, angle: bool, trials: int) -> dict:
+def per_trial(B: int, rule: str, angle: bool, trials: int, dt: float) -> dict:
     p = NETWORK.get()
     conds = (["plastic", "output_ko", "input_ko"] * ((B + 2) // 3))[:B]
     eta = 1e-5 if rule == "local" else 1e-3
     eta_E, eta_I = learning_rates(conds, eta)
     net = stack_networks([build_network(p, s) for s in range(B)])
     _, hist = train(net, rule=rule, eta_E=eta_E, eta_I=eta_I, trials=trials, angle=angle,
-                    seed=0)
+                    seed=0, dt=dt)
     s = hist.seconds / trials
-    return dict(B=B, rule=rule, angle=angle, trials=trials, s_per_trial=s,
+    return dict(B=B, rule=rule, angle=angle, dt_ms=dt, trials=trials, s_per_trial=s,
                 s_per_trial_per_network=s / B, mean_solver_steps=float(hist.steps.mean()))
 
 
@@ -72,22 +72,24 @@ def main() -> None:
     t = time.perf_counter()
     response_sweep(net)
     sweep_s = time.perf_counter() - t
-    configs = [(1, "local", False), (3, "local", False), (1, "local", True), (3, "local", True),
-               (3, "gradient", False)]
+    # Euler step: 30 ms (the `full` preset of the local rules) and 20 ms (`ci`, gradient rules)
+    configs = [(1, "local", False, 30.0), (3, "local", False, 30.0), (3, "local", False, 20.0),
+               (1, "local", True, 30.0), (3, "local", True, 30.0), (3, "gradient", False, 20.0)]
     if args.B30:
-        configs.append((30, "local", False))
-    for B, rule, angle in configs:
-        r = per_trial(B, rule, angle, trials)
+        configs.append((30, "local", False, 30.0))
+    for B, rule, angle, dt in configs:
+        r = per_trial(B, rule, angle, trials, dt)
         key = "local+angle" if angle else rule
         r["reference_s_per_trial"] = REFERENCE[key]
         r["speedup_vs_reference"] = REFERENCE[key] / r["s_per_trial_per_network"]
         r["target_s_per_trial_per_network"] = TARGET.get(key)
         rows.append(r)
-    print(f"{'B':>3} {'rule':>9} {'angle':>5} {'s/trial/net':>12} {'ref s':>7} {'speed-up':>9} "
-          f"{'target':>7} {'steps':>6}")
+    print(f"{'B':>3} {'rule':>9} {'angle':>5} {'dt':>4} {'s/trial/net':>12} {'ref s':>7} "
+          f"{'speed-up':>9} {'target':>7} {'steps':>6}")
     for r in rows:
         tgt = r["target_s_per_trial_per_network"]
-        print(f"{r['B']:>3} {r['rule']:>9} {r['angle']!s:>5} {r['s_per_trial_per_network']:>12.2f} "
+        print(f"{r['B']:>3} {r['rule']:>9} {r['angle']!s:>5} {r['dt_ms']:>4.0f} "
+              f"{r['s_per_trial_per_network']:>12.2f} "
               f"{r['reference_s_per_trial']:>7.1f} {r['speedup_vs_reference']:>8.1f}x "
               f"{'-' if tgt is None else tgt:>7} {r['mean_solver_steps']:>6.1f}")
     print(f"response sweep (1728 stimuli, one network): {sweep_s:.2f} s "

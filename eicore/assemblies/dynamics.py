@@ -56,6 +56,7 @@ def steady_state(
     tol: float = 0.05,
     max_steps: int = 2000,
     raise_on_fail: bool = True,
+    info: dict | None = None,
 ) -> tuple[Any, int]:
     """Fixed point of Eq 1 by large-step forward Euler from ``h0``; returns ``(h, steps)``.
 
@@ -69,6 +70,7 @@ def steady_state(
     max_steps : give up after this many steps; the step is halved whenever the residual
         grows tenfold or stalls for 12 steps (Euler oscillation), and
         :class:`ConvergenceError` is raised on failure unless ``raise_on_fail=False``.
+    info : optional dict that receives ``halvings``, the number of step halvings.
     """
     _check(M, b, h0)
     xp = namespace(M, h0)
@@ -77,10 +79,13 @@ def steady_state(
     Mt = xp.matrix_transpose(M)
     best, since = float("inf"), 0
     err = float("inf")
+    halvings = 0
     for n in range(max_steps + 1):
         F = xp.matmul(xp.maximum(h, 0.0), Mt) + b - h
         err = float(xp.max(xp.abs(F)))
         if err < tol:
+            if info is not None:
+                info["halvings"] = halvings
             return h, n
         if not err < 1e6:  # nan or blow-up
             break
@@ -90,7 +95,10 @@ def steady_state(
             since += 1
         if since >= 12 or err > 10.0 * best:  # stalled or oscillating: smaller step
             step, since, best = step * 0.5, 0, err
+            halvings += 1
         h = h + step * F
+    if info is not None:
+        info["halvings"] = halvings
     if raise_on_fail:
         raise ConvergenceError(
             f"steady state not reached in {max_steps} steps (residual {err:.3g} Hz > tol "

@@ -136,9 +136,11 @@ def train(
     ``eta_E``/``eta_I`` are per-network ``(B,)`` learning rates of the PV input (Pyr -> PV)
     and output (PV -> Pyr) synapses; zeros knock plasticity out. Each presentation
     solves the steady state from a warm start (the same stimulus' state in the previous
-    trial), then updates the weights. ``angle=True`` also computes the gradient (Eq 15)
-    and records the angle (Eq 7) every ``angle_every``-th presentation (NaN in between; the
-    diagnostic does not change learning). Returns the trained copy and a :class:`TrainingHistory`.
+    trial), then updates the weights (Euler step ``dt`` ms; 30 ms is faster and safe at the
+    paper's small learning rate, 20 ms is needed for the larger ``ci`` learning rates).
+    ``angle=True`` also computes the gradient (Eq 15) and records the angle (Eq 7) every
+    ``angle_every``-th presentation (NaN in between; the diagnostic does not change
+    learning). Returns the trained copy and a :class:`TrainingHistory`.
     """
     if rule not in ("local", "gradient"):
         raise ConfigurationError(f"unknown rule {rule!r}; use 'local' or 'gradient'")
@@ -334,7 +336,7 @@ def trained_conditions(
     try:
         eta_E, eta_I = learning_rates(conditions, pt.eta)
         kw = dict(rule=rule, eta_E=eta_E, eta_I=eta_I, trials=pt.trials, decay=pt.decay,
-                  rho0=pn.rho0, tol=pt.tol, seed=seed, progress=progress)
+                  rho0=pn.rho0, tol=pt.tol, dt=pt.dt, seed=seed, progress=progress)
         if rule == "local":
             kw["angle"] = pt.angle
             kw["angle_every"] = pt.angle_every

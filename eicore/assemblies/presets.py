@@ -37,16 +37,16 @@ NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Tab
 #: Local rules (Eq 8) with plain gradient steps: Figs 1-4.
 TRAIN_LOCAL = Preset(
     "assemblies.train_local",
-    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, angle=True, angle_every=8),
-    full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, angle=True, angle_every=1),
+    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, dt=20.0, angle=True, angle_every=8),
+    full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, dt=30.0, angle=True, angle_every=1),
     doc="local (approximate) rules, Eq 8; ci: fewer trials, larger eta",
 )
 
 #: Gradient rules (Eq 15) with Adam: Fig 1-S2.
 TRAIN_GRADIENT = Preset(
     "assemblies.train_gradient",
-    ci=dict(trials=2, eta=1e-3, decay=0.1, tol=0.05, beta1=0.9, beta2=0.999, eps=1e-9),
-    full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, beta1=0.9, beta2=0.999, eps=1e-9),
+    ci=dict(trials=2, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9),
+    full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9),
     doc="gradient rules, Eq 15, with Adam",
 )
 
