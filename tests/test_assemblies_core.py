@@ -239,3 +239,32 @@ def test_bad_arguments_raise_clear_errors():
         learning_rates(["plastic", "nope"], 1e-3)
     with pytest.raises(ShapeError, match="cannot stack"):
         stack_networks([net, build_network(NETWORK.get(n_stim=4, n_pref=2, NI=8), 0)])
+
+
+def test_perturbation_influence_matches_direct_solves():
+    from eicore.assemblies import perturbation_influence
+
+    net = small(dtype=xnp.float64)
+    cells, stim = [2, 11, 20], [0, 7, 33]
+    infl = perturbation_influence(net, cells, stim, dI=10.0, tol=1e-9, chunk=2)
+    assert infl.shape == (1, 3, 3, net.NE)
+    M, tau = net.full_matrix(), net.tau()
+    for p, c in enumerate(cells):
+        for q, s in enumerate(stim):
+            b = np.array(net.drive()[s : s + 1])
+            h0 = cold_start(1, 1, net.NE, net.NI, xnp, xnp.float64)
+            h, _ = steady_state(M, b, h0, tau, tol=1e-9, max_steps=20000)
+            b[0, c] += 10.0
+            hp, _ = steady_state(M, b, h0, tau, tol=1e-9, max_steps=20000)
+            want = (np.maximum(hp, 0) - np.maximum(h, 0))[0, 0, : net.NE] / 10.0
+            assert np.allclose(infl[0, p, q], want, atol=1e-6)
+
+
+def test_sweep_currents():
+    net = small()
+    sw = response_sweep(net, [1, 2, 3])
+    W_EE, W_EI, I = (to_numpy(a) for a in (net.W_EE[0], net.W_EI[0], net.I_E))
+    assert np.allclose(sw.exc[0], sw.rE[0] @ W_EE.T + I[[1, 2, 3]], atol=1e-4)
+    assert np.allclose(sw.inh[0], sw.rI[0] @ W_EI.T, atol=1e-4)
+    # steady state: h_E = exc - inh
+    assert np.abs(sw.h[0][:, : net.NE] - (sw.exc[0] - sw.inh[0])).max() < 0.05

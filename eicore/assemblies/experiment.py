@@ -385,8 +385,8 @@ def _load_cached(path, before, conditions, pt, xp):
 
 
 def _acquire(lock: Path) -> bool:
-    lock.parent.mkdir(parents=True, exist_ok=True)
     try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
         if lock.exists() and time.time() - lock.stat().st_mtime > 1800:
             lock.unlink()  # stale lock of a killed process
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
