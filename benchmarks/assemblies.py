@@ -55,8 +55,10 @@ def per_trial(B: int, rule: str, angle: bool, trials: int, dt: float) -> dict:
     _, hist = train(net, rule=rule, eta_E=eta_E, eta_I=eta_I, trials=trials, angle=angle,
                     seed=0, dt=dt)
     s = hist.seconds / trials
+    cpu = hist.cpu_seconds / trials
     return dict(B=B, rule=rule, angle=angle, dt_ms=dt, trials=trials, s_per_trial=s,
-                s_per_trial_per_network=s / B, mean_solver_steps=float(hist.steps.mean()))
+                s_per_trial_per_network=s / B, cpu_s_per_trial_per_network=cpu / B,
+                mean_solver_steps=float(hist.steps.mean()))
 
 
 def main() -> None:
@@ -72,6 +74,7 @@ def main() -> None:
     t = time.perf_counter()
     response_sweep(net)
     sweep_s = time.perf_counter() - t
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     # Euler step: 30 ms (the `full` preset of the local rules) and 20 ms (`ci`, gradient rules)
     configs = [(1, "local", False, 30.0), (3, "local", False, 30.0), (3, "local", False, 20.0),
                (1, "local", True, 30.0), (3, "local", True, 30.0), (3, "gradient", False, 20.0)]
@@ -82,14 +85,15 @@ def main() -> None:
         key = "local+angle" if angle else rule
         r["reference_s_per_trial"] = REFERENCE[key]
         r["speedup_vs_reference"] = REFERENCE[key] / r["s_per_trial_per_network"]
+        r["cpu_speedup_vs_reference"] = REFERENCE[key] / r["cpu_s_per_trial_per_network"]
         r["target_s_per_trial_per_network"] = TARGET.get(key)
         rows.append(r)
-    print(f"{'B':>3} {'rule':>9} {'angle':>5} {'dt':>4} {'s/trial/net':>12} {'ref s':>7} "
-          f"{'speed-up':>9} {'target':>7} {'steps':>6}")
+    print(f"{'B':>3} {'rule':>9} {'angle':>5} {'dt':>4} {'s/trial/net':>12} {'cpu s':>6} "
+          f"{'ref s':>7} {'speed-up':>9} {'target':>7} {'steps':>6}")
     for r in rows:
         tgt = r["target_s_per_trial_per_network"]
         print(f"{r['B']:>3} {r['rule']:>9} {r['angle']!s:>5} {r['dt_ms']:>4.0f} "
-              f"{r['s_per_trial_per_network']:>12.2f} "
+              f"{r['s_per_trial_per_network']:>12.2f} {r['cpu_s_per_trial_per_network']:>6.2f} "
               f"{r['reference_s_per_trial']:>7.1f} {r['speedup_vs_reference']:>8.1f}x "
               f"{'-' if tgt is None else tgt:>7} {r['mean_solver_steps']:>6.1f}")
     print(f"response sweep (1728 stimuli, one network): {sweep_s:.2f} s "
@@ -98,12 +102,14 @@ def main() -> None:
     print(f"peak memory (RSS): {peak:.0f} MiB")
     out = dict(
         part="assemblies",
-        note=("2-core VM shared with other jobs (timings noisy); single BLAS thread; "
+        note=("2-core VM shared with other jobs (wall timings noisy; cpu_s = process CPU time, "
+              "more robust to contention); single BLAS thread; "
               "learning rate 1e-5 (local) / 1e-3 (gradient, Adam), first trials of learning; "
               "reference = authors' code on a similar 2-core VM (spec section 4)"),
         machine=dict(platform=platform.platform(), processor=platform.processor(),
                      cpus=os.cpu_count(), backend=backend_name()),
-        trials_timed=trials, rows=rows, sweep_seconds=sweep_s,
+        load_average_at_end=os.getloadavg()[0], trials_timed=trials, rows=rows,
+        sweep_seconds=sweep_s,
         sweep_reference_seconds=REFERENCE["sweep"], peak_rss_mib=peak,
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,8 @@ class TrainingHistory:
     trial; ``angle_IE``, ``angle_EI (B, trials*S)``: Eq 7 angles (degrees) between the
     local update and the gradient, per presentation (empty unless requested, NaN where
     skipped);
-    ``steps (trials*S,)``: solver steps per presentation; ``seconds``: wall time.
+    ``steps (trials*S,)``: solver steps per presentation; ``seconds``: wall time,
+    ``cpu_seconds``: CPU time of this process (robust to other jobs on the machine).
     """
 
     loss: Any
@@ -110,6 +111,7 @@ class TrainingHistory:
     steps: Any
     seconds: float
     meta: dict = field(default_factory=dict)
+    cpu_seconds: float = float("nan")
 
 
 def train(
@@ -168,7 +170,7 @@ def train(
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc=f"training ({rule}, B={B})")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     k = 0
     for t in it:
         acc = xp.zeros((B,), dtype=M.dtype)
@@ -199,7 +201,7 @@ def train(
         loss[:, t] = to_numpy(acc) / S
     hist = TrainingHistory(
         loss=loss, angle_IE=ang_IE, angle_EI=ang_EI, steps=steps,
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0,
         meta=dict(rule=rule, trials=trials, B=B, eta_E=to_numpy(eta_E).tolist(),
                   eta_I=to_numpy(eta_I).tolist()),
     )
