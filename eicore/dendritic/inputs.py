@@ -139,4 +139,6 @@ def mnist012(split: str = "train", n: int | None = None, size: int = 16, data_di
 
 def scenes_patterns(n: int, seed=0):
     """Natural-image inputs (n, 128): 8x8 whitened patches, split into +/- and squashed."""
-    return natural_image_patches(n, patch=8, seed=seed)
+    with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        return natural_image_patches(n, patch=8, seed=seed)

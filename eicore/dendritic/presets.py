@@ -60,14 +60,15 @@ DELAYS = Preset(
 SCENES = Preset(
     "dendritic.fig5_scenes",
     ci=dict(
-        n_z=[32, 64, 128], pop_rate_hz=1000.0, dt=0.25, n_train=1500, test_every=500,
+        n_z=[20, 40, 80], pop_rate_hz=1000.0, dt=0.25, n_train=2000, test_every=500,
         n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3, eta_b=6e-3,
-        eta_sigma=2e-5, sigma_final=0.36,
+        eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1,
     ),
     full=dict(
         n_z=[200, 133, 100, 80, 67, 57, 50, 44, 40], pop_rate_hz=1000.0, dt=0.1,
         n_train=1_500_000, test_every=15_000, n_test=500, n_patches=316_840,
         eta_F=4e-5, eta_D=4e-5, eta_W=1e-4, eta_b=6e-3, eta_sigma=7e-8, sigma_final=0.36,
+        F_scale=0.0,
     ),
     doc="Fig 5 (PNAS 4D): natural-image patches, loss vs number of neurons at 1000 Hz",
 )  # fmt: skip
@@ -75,7 +76,7 @@ SCENES = Preset(
 VARIANTS_S3 = Preset(
     "dendritic.figS3_variants",
     ci=dict(
-        p_corr=0.7, side=4, seeds=3, n_train=6000, test_every=1500, n_test=200, dt=1.0,
+        p_corr=0.7, side=4, seeds=2, n_train=8000, test_every=2000, n_test=200, dt=1.0,
         rho=0.015, sigma_final=0.316, eta_sigma=2e-6, eta_D=1e-3, eta_b=1e-2, mult=20.0,
     ),
     full=dict(
