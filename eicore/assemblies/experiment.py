@@ -167,7 +167,7 @@ def train(
     steps = host.zeros(n_pres, dtype=host.int32)
     it = range(trials)
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import tqdm
 
         it = tqdm(it, desc=f"training ({rule}, B={B})")
     t0, c0 = time.perf_counter(), time.process_time()
