@@ -25,6 +25,7 @@ CONDITION_COLORS = {
     "plastic": PALETTE["blue"],
     "output_ko": PALETTE["orange"],
     "input_ko": PALETTE["green"],
+    "input_ko_heavy": PALETTE["purple"],
     "before": PALETTE["black"],
     "after": PALETTE["vermillion"],
     "SB": PALETTE["orange"],
