@@ -289,3 +289,17 @@ def test_bad_configuration_is_reported():
         make_network("hebbian", n_z=2, n_x=2)
     with pytest.raises(ConfigurationError):
         make_network(["SB", "slow"], n_z=2, n_x=2, batch=2)
+
+
+def test_relax_is_explicit_for_small_and_implicit_for_large_steps():
+    from eicore.dendritic.simulate import _relax
+
+    rng = np.random.default_rng(7)
+    Y = rng.random((2, 5, 3))
+    E = np.einsum("bki,bkj->bij", Y, Y)
+    E[0] *= 1e-3 / np.trace(E[0])  # small: explicit step
+    E[1] *= 10.0 / np.trace(E[1])  # a burst: implicit step, stable
+    X, rhs = rng.random((2, 4, 3)), rng.random((2, 4, 3))
+    out = _relax(X, E, rhs, right=True)
+    np.testing.assert_allclose(out[0], rhs[0] - X[0] @ E[0])
+    np.testing.assert_allclose(out[1] @ (np.eye(3) + E[1]), rhs[1], atol=1e-10)

@@ -92,6 +92,32 @@ def _tsolve(A, B):
     return xp.permute_dims(xp.linalg.solve(A, xp.permute_dims(B, (0, 2, 1))), (0, 2, 1))
 
 
+#: above this value of e tr(YY) a network's block update is taken implicitly
+_IMPLICIT_ABOVE = 0.25
+
+
+def _relax(X, E, rhs, right: bool):
+    """Solve ``X_new (I + E) = rhs`` (``right``) or ``(I + E) X_new = rhs`` to first order.
+
+    ``E = e YY`` is symmetric positive semi-definite, (B, n, n). The explicit step
+    ``rhs - X E`` is used for each network whose ``tr(E)`` is small (the usual case); a
+    network whose block held a burst of spikes (``tr(E) > 0.25``) gets the implicit
+    solution, which stays stable however large ``E`` is. The choice is made per network,
+    so a batch behaves exactly as separate runs.
+    """
+    xp = namespace(X, E, rhs)
+    n = E.shape[-1]
+    eye = xp.eye(n, dtype=E.dtype)
+    out = rhs - (X @ E if right else E @ X)
+    tr = xp.sum(E * eye, axis=(1, 2))
+    need = tr > _IMPLICIT_ABOVE
+    if bool(xp.any(need)):
+        A = eye + E
+        imp = _tsolve(A, rhs) if right else xp.linalg.solve(A, rhs)
+        out = xp.where(xp.reshape(need, (-1,) + (1,) * (out.ndim - 1)), imp, out)
+    return out
+
+
 def _col(a, nd: int):
     xp = namespace(a)
     return xp.reshape(a, (-1,) + (1,) * (nd - 1))
@@ -290,11 +316,11 @@ class Simulation:
         F, D = net.F, net.D
         e = lambda name, nd: _col(R[name], nd) * dt  # noqa: E731
 
-        # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ. The decay term -D YY is
-        # taken semi-implicitly, D_new (I + e YY) = D + e XY, which equals the explicit step
-        # to first order in e and stays stable when a block holds many (synchronous) spikes
+        # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ; the decay term -D YY is
+        # taken implicitly, D_new (I + e YY) = D + e XY, for networks whose block held a
+        # burst of spikes (equal to the explicit step to first order; see _relax)
         eD = e("eta_D", 3)
-        D_new = _tsolve(eye + eD * YcYc, D + XN @ (eD * Wc))
+        D_new = _relax(D, eD * YcYc, D + XN @ (eD * Wc), right=True)
         # homeostasis: b += eta_b dt (rho dt K - n)
         b_new = net.b + e("eta_b", 2) * (_col(R["rho"], 2) * (dt * K) - n)
         # annealing: sigma += eta_sigma dt K (sigma_f^2 - sigma^2) / sigma
@@ -312,16 +338,17 @@ class Simulation:
             else:
                 Q = YcYc * eye
             eF = e("eta_F", 3)
-            # semi-implicit in the decay term, as for D: (I + e Q) F_new = F + e sum y xᵀ
-            F_new = xp.linalg.solve(eye + eF * Q, F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT)
+            # decay term as for D: (I + e Q) F_new = F + e sum y xᵀ to first order
+            rhs = F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT
+            F_new = _relax(F, eF * Q, rhs, right=False)
             if fl["W"]:
                 Ypb = xp.permute_dims(Yp, (1, 0, 2))
                 YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
                 FXYp = (F @ XN) @ wsum(Yp)  # sum_t (F x_t) y_{t-1}ᵀ
                 # learned somatic inhibition (Eq 4): W_jk -= eta_W dt (F_j.x + (W y)_j) y_k
-                # (semi-implicit in the W YY term): W_new (I + e YY) = W - e sum (F x) yᵀ
+                # (W YY term as for D): W_new (I + e YY) = W - e sum (F x) yᵀ
                 eW = e("eta_W", 3)
-                net.W = _tsolve(eye + eW * YpYp, net.W - eW * FXYp)
+                net.W = _relax(net.W, eW * YpYp, net.W - eW * FXYp, right=True)
         else:
             Ypb = xp.permute_dims(Yp, (1, 0, 2))
             YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
@@ -330,13 +357,15 @@ class Simulation:
             # A[j,i,k] = sum_t y_k(t-1) u_ij(t), u_ij = F_ji x_i + sum_k' Wd[j,i,k'] y_k'
             A = F[:, :, :, None] * XYp[:, None, :, :] + Wd @ YpYp[:, None, :, :]
             Ajj = xp.sum(A * eye[None, :, None, :], axis=3)  # sum_t y_j u_ij (B, nz, nx)
-            # Wd -= eta_W dt (A + lambda K Wd), semi-implicit in the Wd YY and decay terms:
+            # Wd -= eta_W dt (A + lambda K Wd), the Wd YY and decay terms as for D:
             # Wd_new ((1 + e lambda K) I + e YY) = Wd - e F_ji sum_t x_i y_k(t-1)
             eW = e("eta_W", 3)
             M = (1.0 + eW * _col(R["decay"], 3) * K) * eye + eW * YpYp
             rhs = Wd - _col(R["eta_W"] * dt, 4) * (F[:, :, :, None] * XYp[:, None, :, :])
             nx = net.n_x
-            net.Wd = xp.reshape(_tsolve(M, xp.reshape(rhs, (-1, nz * nx, nz))), (-1, nz, nx, nz))
+            Wd2 = xp.reshape(Wd, (-1, nz * nx, nz))
+            Wd2 = _relax(Wd2, M - eye, xp.reshape(rhs, (-1, nz * nx, nz)), right=True)
+            net.Wd = xp.reshape(Wd2, (-1, nz, nx, nz))
             sl = _col(R["slow"], 3)
             dF = 0.0
             if fl["sim"]:
