@@ -16,8 +16,11 @@ from __future__ import annotations
 import warnings
 
 from ..backend import asarray, get_xp, host
-from ..datasets import load_mnist, make_bars, natural_image_patches
 from ..errors import ConfigurationError
+
+with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from ..datasets import load_mnist, make_bars, natural_image_patches
 
 __all__ = [
     "BarsStream",
