@@ -368,3 +368,36 @@ def test_clear_errors():
         closed_loop_steady_state(p, CFG, x, Q[:1], soft_targets(labels, 4))
     with pytest.raises(ConfigurationError, match="at least one hidden layer"):
         init_params([4, 3])
+
+
+# ---------------------------------------------------------------- several networks at once
+@pytest.mark.parametrize(
+    "rule,avg", [("bp", False), ("exact-inv", False), ("lin-thresh", False), ("exact-inv", True)]
+)
+def test_stacked_networks_equal_separate_runs(rule, avg):
+    sizes = [12, 8, 6, 4]
+    gen = np.random.default_rng(0)
+    x = gen.random((10, 12)).astype(np.float32)
+    labels = gen.integers(0, 4, 10)
+    stacked = Trainer.create(sizes, rule=rule, seed=[3, 7], xp=XP, n_networks=2, average=avg)
+    assert stacked.params.n_networks == 2 and stacked.params.b[0].shape == (2, 1, 8)
+    singles = [Trainer.create(sizes, rule=rule, seed=s, xp=XP, average=avg) for s in (3, 7)]
+    for _ in range(3):
+        stacked.step(x, labels)
+        for t in singles:
+            t.step(x, labels)
+    for k, t in enumerate(singles):
+        for a, b in zip(stacked.params.arrays(), t.params.arrays()):
+            np.testing.assert_allclose(a[k].reshape(b.shape), b, rtol=2e-5, atol=1e-6)
+    acc = stacked.accuracy(x, labels)
+    assert acc == [t.accuracy(x, labels) for t in singles]
+
+
+def test_stacked_networks_ode_matches_fixed_point():
+    p = init_params([12, 8, 6, 4], seed=[1, 2], xp=XP, dtype=XP.float64, n_networks=2)
+    x = np.random.default_rng(1).random((5, 12))
+    ol = open_loop_steady_state(p, CFG, x, tol=1e-12)
+    assert ol.uE[0].shape == (2, 5, 8)
+    ol_ode, info = integrate_network(p, CFG, x, rtol=1e-8, atol=1e-10, T=10.0, max_steps=20000)
+    for a, b in zip(ol.flat(), ol_ode.flat()):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -32,9 +32,12 @@ __all__ = [
 
 
 def feedback_drive(Q_l, c):
-    """``q_l = Q_l^T c`` per sample: ``(B, n_out, n_l)``, ``(B, n_out)`` -> ``(B, n_l)``."""
+    """``q_l = Q_l^T c`` per sample.
+
+    ``(..., B, n_out, n_l)`` and ``(..., B, n_out)`` -> ``(..., B, n_l)``.
+    """
     xp = namespace(Q_l, c)
-    return xp.matmul(c[:, None, :], Q_l)[:, 0, :]
+    return xp.matmul(c[..., None, :], Q_l)[..., 0, :]
 
 
 def controller_output(cfg: MicrocircuitConfig, u_out, c_int, y_star):
@@ -84,7 +87,7 @@ def integrate_network(params, cfg, x, *, Q=None, y_star=None, init=None, T=2.0, 
     if y_star is not None and Q is None:
         raise ValueError("closed loop needs feedback weights Q (see feedback_weights)")
     if init is None:
-        init = State.zeros(params, x.shape[0])
+        init = State.zeros(params, x.shape[-2])
 
     def f(t, y):
         return vector_field(State.from_flat(y), params, cfg, x, Q, y_star).flat()

@@ -28,14 +28,15 @@ def feedforward_jacobians(params: Params, cfg: MicrocircuitConfig, state: State)
     xp = namespace(params.W_out)
     L = params.n_hidden_layers
     D = [cfg.act_E.deriv(u) for u in state.uE]
-    B = D[0].shape[0]
+    lead, B = tuple(D[0].shape[:-2]), D[0].shape[-2]
     n_out = params.sizes[-1]
     J = [None] * L
-    J[L - 1] = params.W_out.mT[None, :, :] * D[L - 1][:, None, :]
+    J[L - 1] = params.W_out.mT[..., None, :, :] * D[L - 1][..., None, :]
     for l in range(L - 2, -1, -1):
         n_next, n_l = J[l + 1].shape[-1], D[l].shape[-1]
-        prod = xp.matmul(xp.reshape(J[l + 1], (B * n_out, n_next)), params.W[l + 1].mT)
-        J[l] = xp.reshape(prod, (B, n_out, n_l)) * D[l][:, None, :]
+        flat = xp.reshape(J[l + 1], (*lead, B * n_out, n_next))
+        prod = xp.matmul(flat, params.W[l + 1].mT)
+        J[l] = xp.reshape(prod, (*lead, B, n_out, n_l)) * D[l][..., None, :]
     return J
 
 
@@ -60,9 +61,9 @@ def feedback_weights(
     J = feedforward_jacobians(params, cfg, state_ol)
     Q = []
     for Jl, uI in zip(J, state_ol.uI):
-        q = Jl * cfg.act_I.deriv(uI)[:, None, :]
+        q = Jl * cfg.act_I.deriv(uI)[..., None, :]
         if average:
-            q = xp.broadcast_to(xp.mean(q, axis=0, keepdims=True), q.shape)
-        fro = xp.sqrt(xp.sum(q * q, axis=(1, 2), keepdims=True))
+            q = xp.broadcast_to(xp.mean(q, axis=-3, keepdims=True), q.shape)
+        fro = xp.sqrt(xp.sum(q * q, axis=(-2, -1), keepdims=True))
         Q.append(q * (norm / fro))
     return Q

@@ -49,7 +49,7 @@ def lin_thresh_point(cfg: MicrocircuitConfig, state_ol: State) -> list:
     """Linearisation points ``y0_l``: batch-mean open-loop inhibitory rate per neuron
     (authors' ``avg_inh`` with lambda = 1, spec §1.5)."""
     xp = namespace(state_ol.u_out)
-    return [xp.mean(cfg.act_I(u), axis=0) for u in state_ol.uI]
+    return [xp.mean(cfg.act_I(u), axis=-2, keepdims=True) for u in state_ol.uI]
 
 
 def hidden_errors(rule: str, cfg: MicrocircuitConfig, state: State, y0=None) -> list:
@@ -75,12 +75,12 @@ def local_gradients(
 ) -> list:
     """Batch-mean local "gradients" in the order of :meth:`Params.arrays` (spec §1.6)."""
     xp = namespace(x)
-    B = x.shape[0]
+    B = x.shape[-2]
     deltas = hidden_errors(rule, cfg, state_cl, y0)
     grads = []
     r = x
     for l, d in enumerate(deltas):
-        grads += [xp.matmul(r.mT, d) / B, xp.mean(d, axis=0)]
+        grads += [xp.matmul(r.mT, d) / B, xp.reshape(xp.mean(d, axis=-2), params.b[l].shape)]
         r = cfg.act_E(state_cl.uE[l])
     d_out = xp.matmul(r, params.W_out) - state_cl.u_out
     grads.append(xp.matmul(r.mT, d_out) / B)
@@ -134,7 +134,7 @@ def bp_forward(params: Params, cfg: MicrocircuitConfig, x):
 def bp_loss_and_grads(params: Params, cfg: MicrocircuitConfig, x, y_star):
     """Batch-mean loss (soft-target CE or MSE) of the MLP and its exact gradient by back-prop."""
     xp = namespace(x)
-    B = x.shape[0]
+    B = x.shape[-2]
     logits, pre, acts = bp_forward(params, cfg, x)
     if cfg.loss == "ce":
         loss = -xp.mean(xp.sum(y_star * log_softmax(logits), axis=-1))
@@ -146,7 +146,8 @@ def bp_loss_and_grads(params: Params, cfg: MicrocircuitConfig, x, y_star):
     g = xp.matmul(g, params.W_out.mT)
     for l in range(params.n_hidden_layers - 1, -1, -1):
         g = g * cfg.act_E.deriv(pre[l])
-        grads = [xp.matmul(acts[l].mT, g), xp.sum(g, axis=0)] + grads
+        gb = xp.reshape(xp.sum(g, axis=-2), params.b[l].shape)
+        grads = [xp.matmul(acts[l].mT, g), gb] + grads
         if l > 0:
             g = xp.matmul(g, params.W[l].mT)
     return loss, grads
@@ -170,7 +171,7 @@ def open_loop_gradient(params: Params, cfg: MicrocircuitConfig, x, y_star, state
     authors obtain by autodiff through the ODE solve (spec §1.6). Chapter ``02_derivation``.
     """
     xp = namespace(x)
-    B = x.shape[0]
+    B = x.shape[-2]
     u_out = state_ol.u_out
     if cfg.loss == "ce":
         g = (softmax(u_out) * xp.sum(y_star, axis=-1, keepdims=True) - y_star) / B
@@ -183,7 +184,8 @@ def open_loop_gradient(params: Params, cfg: MicrocircuitConfig, x, y_star, state
         rE = rates[l + 1]
         dE = cfg.act_E.deriv_from_rate(rE)
         g = g * dE / (1.0 + cfg.act_I.deriv(rE) * dE)
-        grads = [xp.matmul(rates[l].mT, g), xp.sum(g, axis=0)] + grads
+        gb = xp.reshape(xp.sum(g, axis=-2), params.b[l].shape)
+        grads = [xp.matmul(rates[l].mT, g), gb] + grads
         if l > 0:
             g = xp.matmul(g, params.W[l].mT)
     return grads

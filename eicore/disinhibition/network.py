@@ -12,8 +12,11 @@ excitatory (E) neuron with its own inhibitory (I) partner::
 A leaky PI controller closes the loop: ``e = -dL/du_out``, ``c = k_p e + k_i c_int``,
 ``tau_c dc_int/dt = e - leak c_int``. In open loop ``c = 0``.
 
-Arrays carry a leading batch axis ``B`` of samples. Kernels are ``(n_in, n_out)``
-as in flax; ``Q_l`` is per sample, ``(B, n_out, n_l)``.
+Arrays carry a batch axis ``B`` of samples. Kernels are ``(n_in, n_out)``
+as in flax; ``Q_l`` is per sample, ``(B, n_out, n_l)``. Optionally every array also has a
+leading axis ``S`` of independent networks (e.g. seeds, ``init_params(..., n_networks=S)``):
+kernels ``(S, n_in, n_out)``, biases ``(S, 1, n)``, states ``(S, B, n)``; inputs ``x`` may be
+shared ``(B, n_in)`` or per network ``(S, B, n_in)``.
 """
 
 from __future__ import annotations
@@ -88,11 +91,16 @@ class Params:
         return len(self.W)
 
     @property
+    def n_networks(self) -> int | None:
+        """Number of independent networks on the leading axis (None: a single network)."""
+        return None if self.W_out.ndim == 2 else int(self.W_out.shape[0])
+
+    @property
     def sizes(self) -> list[int]:
         return (
-            [int(self.W[0].shape[0])]
-            + [int(w.shape[1]) for w in self.W]
-            + [int(self.W_out.shape[1])]
+            [int(self.W[0].shape[-2])]
+            + [int(w.shape[-1]) for w in self.W]
+            + [int(self.W_out.shape[-1])]
         )
 
     def arrays(self) -> list:
@@ -135,7 +143,8 @@ class State:
     def zeros(params: Params, batch: int) -> State:
         xp = namespace(params.W_out)
         dt = params.W_out.dtype
-        z = lambda n: xp.zeros((batch, n), dtype=dt)
+        lead = () if params.n_networks is None else (params.n_networks,)
+        z = lambda n: xp.zeros((*lead, batch, n), dtype=dt)
         sizes = params.sizes
         return State(
             [z(n) for n in sizes[1:-1]], [z(n) for n in sizes[1:-1]], z(sizes[-1]), z(sizes[-1])
@@ -155,7 +164,7 @@ def _truncated_normal(gen, shape, std):
     return z * (std / 0.87962566103423978)
 
 
-def init_params(sizes, seed=0, xp=None, dtype=None) -> Params:
+def init_params(sizes, seed=0, xp=None, dtype=None, n_networks=None) -> Params:
     """Random weights as the authors' flax defaults (spec §1.2).
 
     Kernels ~ truncated normal with variance ``1 / fan_in`` (``lecun_normal``), biases zero.
@@ -165,8 +174,23 @@ def init_params(sizes, seed=0, xp=None, dtype=None) -> Params:
     sizes
         ``[n_in, n_1, ..., n_L, n_out]``, e.g. ``[784, 256, 256, 256, 10]``.
     seed
-        Seed of the host generator (:class:`eicore.backend.HostRNG`).
+        Seed of the host generator (:class:`eicore.backend.HostRNG`); with ``n_networks``,
+        a sequence of ``n_networks`` seeds (or an int: seeds ``seed, seed + 1, ...``).
+    n_networks
+        Stack that many independent networks on a leading axis (biases become ``(S, 1, n)``).
     """
+    if n_networks is not None:
+        seeds = list(seed) if not isinstance(seed, int) else [seed + k for k in range(n_networks)]
+        if len(seeds) != n_networks:
+            raise ConfigurationError(f"need {n_networks} seeds, got {len(seeds)}")
+        nets = [init_params(sizes, s, xp=xp, dtype=dtype) for s in seeds]
+        xp = namespace(nets[0].W_out)
+        stack = lambda arrs: xp.stack(arrs, axis=0)
+        return Params(
+            W=[stack([n.W[l] for n in nets]) for l in range(len(nets[0].W))],
+            b=[stack([n.b[l][None, :] for n in nets]) for l in range(len(nets[0].b))],
+            W_out=stack([n.W_out for n in nets]),
+        )
     sizes = [int(s) for s in sizes]
     if len(sizes) < 3 or min(sizes) < 1:
         raise ConfigurationError(
@@ -203,10 +227,10 @@ def soft_targets(labels, n_classes=10, value=0.99, dtype=None):
     """
     xp = namespace(labels)
     dtype = dtype or default_dtype(xp)
-    if labels.ndim != 1:
-        raise ShapeError(f"labels must be a 1-D integer array, got shape {tuple(labels.shape)}")
+    if labels.ndim < 1:
+        raise ShapeError(f"labels must be an integer array (B,), got shape {tuple(labels.shape)}")
     classes = xp.arange(n_classes, dtype=labels.dtype)
-    onehot = xp.astype(labels[:, None] == classes[None, :], dtype)
+    onehot = xp.astype(labels[..., None] == classes, dtype)
     off = (1.0 - value) / (n_classes - 1)
     return onehot * (value - off) + off
 
@@ -235,10 +259,18 @@ def mse(u_out, y_star):
 def check_inputs(params: Params, x, y_star=None, Q=None):
     """Clear errors for inputs that do not fit the network."""
     n_in = params.sizes[0]
-    check_shape("x", x, (None, n_in))
-    B = x.shape[0]
+    S = params.n_networks
+    if S is not None and x.ndim == 3:
+        check_shape("x", x, (S, None, n_in))
+    else:
+        check_shape("x", x, (None, n_in))
+    B = x.shape[-2]
+    lead = () if S is None else (S,)
     if y_star is not None:
-        check_shape("y_star", y_star, (B, params.sizes[-1]))
+        if y_star.ndim == 2:
+            check_shape("y_star", y_star, (B, params.sizes[-1]))
+        else:
+            check_shape("y_star", y_star, (*lead, B, params.sizes[-1]))
     if Q is not None:
         if len(Q) != params.n_hidden_layers:
             raise ShapeError(
@@ -246,4 +278,4 @@ def check_inputs(params: Params, x, y_star=None, Q=None):
                 f"got {len(Q)}"
             )
         for l, q in enumerate(Q):
-            check_shape(f"Q[{l}]", q, (B, params.sizes[-1], params.sizes[l + 1]))
+            check_shape(f"Q[{l}]", q, (*lead, B, params.sizes[-1], params.sizes[l + 1]))

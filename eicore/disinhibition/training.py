@@ -48,8 +48,10 @@ class Trainer:
             self.adam = Adam(lr=self.lr)
 
     @classmethod
-    def create(cls, sizes, rule="exact-inv", seed=0, xp=None, **kw) -> Trainer:
-        return cls(init_params(sizes, seed=seed, xp=xp), rule=rule, **kw)
+    def create(cls, sizes, rule="exact-inv", seed=0, xp=None, n_networks=None, **kw) -> Trainer:
+        """A trainer for new random weights; ``n_networks`` independent networks (seeds
+        ``seed, seed + 1, ...`` or a sequence) are trained together on the same batches."""
+        return cls(init_params(sizes, seed=seed, xp=xp, n_networks=n_networks), rule=rule, **kw)
 
     def targets(self, labels):
         return soft_targets(
@@ -85,15 +87,18 @@ class Trainer:
         return open_loop_steady_state(self.params, self.cfg, x).u_out
 
     def accuracy(self, x, labels, batch=1000) -> float:
-        """Open-loop classification accuracy (fraction correct)."""
+        """Open-loop classification accuracy (fraction correct); a list with one value per
+        network if the trainer holds several (``n_networks``)."""
         xp = namespace(x)
         correct = 0
         n = x.shape[0]
         for i in range(0, n, batch):
             j = min(i + batch, n)
             pred = xp.argmax(self.logits(x[i:j, ...]), axis=-1)
-            correct += int(xp.sum(xp.astype(pred == labels[i:j], xp.int64)))
-        return correct / x.shape[0]
+            correct = correct + xp.sum(xp.astype(pred == labels[i:j], xp.int64), axis=-1)
+        if self.params.n_networks is None:
+            return int(correct) / n
+        return [int(c) / n for c in correct]
 
 
 def fit(
