@@ -72,8 +72,15 @@ def sync(xp):
         cupy.cuda.Device().synchronize()
 
 
-def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0):
-    tr = Trainer.create([784] + [256] * hidden + [10], rule=rule, seed=seed, xp=xp, average=average)
+def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, n_networks=None):
+    tr = Trainer.create(
+        [784] + [256] * hidden + [10],
+        rule=rule,
+        seed=seed,
+        xp=xp,
+        average=average,
+        n_networks=n_networks,
+    )
     n = x.shape[0]
     times, iters = [], []
     for k in range(warmup + steps):
@@ -171,6 +178,26 @@ def main(argv=None):
             f"{'' if it is None else f'{it:.1f}':>7}{str(ref['step'] if ref else '-'):>16}"
             f"{str(r.get('speedup_vs_reference', '-')):>14}{r['est_50_epochs_mnist_h']:>15.2f} h"
         )
+    # several seeds trained together (leading network axis): cost per network and step
+    seeds = 2 if args.quick else 4
+    batched = time_training(
+        f"exact-inv-3x256 x{seeds} seeds",
+        "exact-inv",
+        3,
+        False,
+        x,
+        y,
+        max(3, steps // 3),
+        2,
+        xp,
+        n_networks=seeds,
+    )
+    batched["n_networks"] = seeds
+    batched["step_s_per_network"] = batched["step_s_median"] / seeds
+    print(
+        f"{seeds} seeds batched, exact-inv 3x256: {1e3 * batched['step_s_median']:.1f} ms per step "
+        f"= {1e3 * batched['step_s_per_network']:.1f} ms per network"
+    )
     ode = {f"{h}x256": time_ode_step(h, x, y, xp) for h in ((1,) if args.quick else (1, 3))}
     for k, v in ode.items():
         print(
@@ -199,6 +226,7 @@ def main(argv=None):
         "quick": args.quick,
         "reference": "authors' JAX/diffrax code on a 2-core CPU (spec §4)",
         "results": rows,
+        "batched_seeds": batched,
         "ode_path": ode,
         "peak_rss_mb": round(peak_mb, 1),
         "target_exact_inv_3x256_step_s": 0.15,
