@@ -324,8 +324,8 @@ class StudentTeacher:
 
         T = self.cfg.epoch_T
         info = self.run(T, flags, on_step)
-        mse = B_to_list(acc["mse"] / T)
-        H = B_to_list(acc["H"] / T)
+        mse = _to_floats(acc["mse"] / T)
+        H = _to_floats(acc["H"] / T)
         self.history["CL"].append(mse[:n_s])
         self.history["OL"].append(mse[n_s:])
         self.history["H"].append(H[:n_s])
@@ -355,7 +355,7 @@ class StudentTeacher:
         return {k: host.asarray(v) for k, v in rec.items()}
 
 
-def B_to_list(a):
+def _to_floats(a):
     from ..backend import to_numpy
 
     return [float(v) for v in to_numpy(a)]
