@@ -303,3 +303,16 @@ def test_relax_is_explicit_for_small_and_implicit_for_large_steps():
     out = _relax(X, E, rhs, right=True)
     np.testing.assert_allclose(out[0], rhs[0] - X[0] @ E[0])
     np.testing.assert_allclose(out[1] @ (np.eye(3) + E[1]), rhs[1], atol=1e-10)
+
+
+def test_phase_schedule_switches_rates():
+    from eicore.dendritic.experiment import phase_schedule, train
+
+    net = make_network(["SB", "DB"], n_z=4, n_x=16, batch=2, dt=1.0, eta_D=1e-3)
+    sim = Simulation(net, noise_seeds=[0, 1])
+    sb = np.array([1.0, 0.0], np.float32)
+    sched = phase_schedule([(2, {"eta_W": 1e-3 * sb}), (4, {"eta_F": 2e-3})])
+    test = SequenceStream(np.ones((1, 16), np.float32), np.zeros((2, 1), int))
+    train(sim, BarsStream([0.0, 0.0], [2, 3], side=4), test, 6, 2, 1, schedule=sched)
+    np.testing.assert_allclose(np.asarray(net.rules["eta_W"]), [1e-3, 0.0])
+    np.testing.assert_allclose(np.asarray(net.rules["eta_F"]), [2e-3, 2e-3])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..backend import host
 from .simulate import Simulation
 
-__all__ = ["Curve", "train"]
+__all__ = ["Curve", "phase_schedule", "train"]
 
 
 @dataclass
@@ -73,3 +73,28 @@ def train(
     if bar is not None:
         bar.close()
     return curve
+
+
+def phase_schedule(phases):
+    """A ``schedule`` for :func:`train` that sets rule constants from given patterns on.
+
+    ``phases`` is a list of ``(start_pattern, {rule_name: value or (B,) values})``; each
+    phase is applied once, at the first chunk that starts at or after ``start_pattern``
+    (e.g. the three phases of the authors' Fig 3 protocol, or the learning-rate drop of
+    the natural-scenes runs). Chunks are ``test_every`` patterns long.
+    """
+    applied = set()
+
+    def schedule(sim: Simulation, n_done: int) -> None:
+        xp = sim.net.xp
+        for k, (start, rates) in enumerate(phases):
+            if k not in applied and n_done >= start:
+                for name, value in rates.items():
+                    old = sim.net.rules[name]
+                    sim.net.rules[name] = xp.asarray(
+                        xp.broadcast_to(xp.asarray(value, dtype=old.dtype), old.shape),
+                        copy=True,
+                    )
+                applied.add(k)
+
+    return schedule

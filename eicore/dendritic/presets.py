@@ -32,14 +32,15 @@ MNIST = Preset(
     ci=dict(
         dt=0.5, n_train=3000, test_every=500, n_test=200, seeds=2,
         eta_F_db=9e-4, eta_F_sb=2.4e-4, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
-        sigma=0.316, rho=0.015,
+        sigma=0.316, rho=0.015, phase2_W=0, phase3_F=0, eta_W_phase2=6e-4,
     ),
     full=dict(
         dt=0.1, n_train=210_000, test_every=2000, n_test=1000, seeds=1,
         eta_F_db=1.5e-5, eta_F_sb=4e-6, eta_W=3e-5, eta_D=0.5e-5, eta_b=7e-3,
-        sigma=0.316, rho=0.015,
+        sigma=0.316, rho=0.015, phase2_W=60_000, phase3_F=90_000, eta_W_phase2=2e-5,
     ),
-    doc="Fig 3: MNIST digits 0-2 at 16x16, 9 neurons, SB vs DB",
+    doc="Fig 3: MNIST digits 0-2 at 16x16, 9 neurons, SB vs DB (phases: D and b only, "
+    "then inhibition, then input weights)",
 )  # fmt: skip
 
 DELAYS = Preset(
@@ -47,12 +48,12 @@ DELAYS = Preset(
     ci=dict(
         dts=[0.5, 1.0, 3.0], n_train=3000, test_every=1000, n_test=200, seeds=2,
         eta_F_db=9e-4, eta_F_sb=2.4e-4, eta_W=6e-4, eta_D=1e-4, eta_b=7e-3,
-        sigma=0.316, rho=0.015,
+        sigma=0.316, rho=0.015, phase2_W=0, phase3_F=0, eta_W_phase2=6e-4,
     ),
     full=dict(
         dts=[0.1, 3.0], n_train=210_000, test_every=2000, n_test=1000, seeds=1,
         eta_F_db=1.5e-5, eta_F_sb=4e-6, eta_W=3e-5, eta_D=0.5e-5, eta_b=7e-3,
-        sigma=0.316, rho=0.015,
+        sigma=0.316, rho=0.015, phase2_W=60_000, phase3_F=90_000, eta_W_phase2=2e-5,
     ),
     doc="Fig 6 (PNAS 5B): MNIST 0-2 with transmission delay = dt",
 )  # fmt: skip
@@ -62,13 +63,13 @@ SCENES = Preset(
     ci=dict(
         n_z=[20, 40, 80], pop_rate_hz=1000.0, dt=0.25, n_train=2000, test_every=500,
         n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3, eta_b=6e-3,
-        eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1,
+        eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
     ),
     full=dict(
         n_z=[200, 133, 100, 80, 67, 57, 50, 44, 40], pop_rate_hz=1000.0, dt=0.1,
         n_train=1_500_000, test_every=15_000, n_test=500, n_patches=316_840,
         eta_F=4e-5, eta_D=4e-5, eta_W=1e-4, eta_b=6e-3, eta_sigma=7e-8, sigma_final=0.36,
-        F_scale=0.0,
+        F_scale=0.0, slow_down_at=200_000,
     ),
     doc="Fig 5 (PNAS 4D): natural-image patches, loss vs number of neurons at 1000 Hz",
 )  # fmt: skip
