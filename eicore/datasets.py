@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import os
 import struct
 import zlib
@@ -133,13 +134,19 @@ _IDX_TYPES = {
 
 
 # --------------------------------------------------------------------------- IDX files
+def _pooch():
+    """Import pooch, which imports ``tqdm.auto``: through :mod:`eicore.progress`, so that
+    tqdm's "IProgress not found" warning does not land in a chapter's output."""
+    from . import progress  # noqa: F401  (first: it imports tqdm.auto quietly)
+
+    return importlib.import_module("pooch")
+
+
 def _cache_dir() -> Path:
     env = os.environ.get("EICORE_CACHE")
     if env:
         return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("eicore"))
+    return Path(_pooch().os_cache("eicore"))
 
 
 def data_search_path(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -211,12 +218,10 @@ def find_idx_file(
     cache = _cache_dir() / ds.folder
     errors = []
     if download:
-        import pooch
-
         for base in ds.urls:
             try:
                 return Path(
-                    pooch.retrieve(
+                    _pooch().retrieve(
                         base + f.name + ".gz",
                         known_hash=f"md5:{f.gz_md5}",
                         fname=f.name + ".gz",
@@ -269,8 +274,6 @@ def load_fashion_mnist(split: str = "train", *, data_dir=None, download: bool = 
 
 
 def _require(module: str, what: str):
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -13,14 +13,9 @@ raw data come from :mod:`eicore.datasets` (host NumPy arrays).
 
 from __future__ import annotations
 
-import warnings
-
 from ..backend import asarray, get_xp, host
+from ..datasets import load_mnist, make_bars, natural_image_patches
 from ..errors import ConfigurationError
-
-with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    from ..datasets import load_mnist, make_bars, natural_image_patches
 
 __all__ = [
     "BarsStream",
@@ -129,9 +124,7 @@ def mnist012(split: str = "train", n: int | None = None, size: int = 16, data_di
     The authors resize with Images.jl ``imresize`` (ratio 16/28); here a
     bilinear resize with pixel-centre alignment stands in (spec §1.9).
     """
-    with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        imgs, labels = load_mnist(split, data_dir=data_dir)
+    imgs, labels = load_mnist(split, data_dir=data_dir)
     keep = labels < 3
     imgs, labels = imgs[keep], labels[keep]
     if n is not None:
@@ -142,6 +135,4 @@ def mnist012(split: str = "train", n: int | None = None, size: int = 16, data_di
 
 def scenes_patterns(n: int, seed=0):
     """Natural-image inputs (n, 128): 8x8 whitened patches, split into +/- and squashed."""
-    with warnings.catch_warnings():  # a dependency imports tqdm.auto ("IProgress not found")
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        return natural_image_patches(n, patch=8, seed=seed)
+    return natural_image_patches(n, patch=8, seed=seed)
