@@ -30,6 +30,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+# pooch (used here and by skimage.data) imports tqdm.auto, which warns "IProgress not
+# found" in a Jupyter kernel without ipywidgets; eicore.progress imports it quietly first,
+# so the warning never lands in a chapter's stored output.
+from . import progress  # noqa: F401
 from .backend import host as np
 from .errors import ConfigurationError, CorruptDataError, DataNotFoundError
 
@@ -135,10 +139,6 @@ _IDX_TYPES = {
 
 # --------------------------------------------------------------------------- IDX files
 def _pooch():
-    """Import pooch, which imports ``tqdm.auto``: through :mod:`eicore.progress`, so that
-    tqdm's "IProgress not found" warning does not land in a chapter's output."""
-    from . import progress  # noqa: F401  (first: it imports tqdm.auto quietly)
-
     return importlib.import_module("pooch")
 
 
