@@ -66,6 +66,22 @@ def test_every_notebook_is_in_the_toc():
     assert stray == [], f"notebooks outside the TOC (never built or validated): {stray}"
 
 
+def _outside_fences(markdown: str) -> list[str]:
+    """The lines of ``markdown`` that are not inside a fenced code block."""
+    lines, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
+def test_outside_fences():
+    md = "# Title\n```bash\n# a comment\n```\ntext\n# Second"
+    assert [x for x in _outside_fences(md) if x.startswith("# ")] == ["# Title", "# Second"]
+
+
 @pytest.mark.parametrize(
     "path", toc_notebooks(), ids=lambda p: str(p.relative_to(BOOK))
 )
@@ -83,7 +99,7 @@ def test_notebook_stored_executed(path):
         line
         for c in nb["cells"]
         if c["cell_type"] == "markdown"
-        for line in "".join(c["source"]).splitlines()
+        for line in _outside_fences("".join(c["source"]))
         if line.startswith("# ")
     ]
     assert len(heads) == 1, f"a chapter has exactly one H1 title, found {heads}"
