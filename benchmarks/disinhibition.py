@@ -96,7 +96,8 @@ def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, 
             iters.append(info.get("cl_iterations", 0))
     ev = []
     for k in range(max(3, steps // 4)):
-        xb = x[k * 100 : (k + 1) * 100]
+        i = (k * 100) % (n - 100)  # wraps on small fallback data sets
+        xb = x[i : i + 100]
         sync(xp)
         t0 = time.perf_counter()
         tr.logits(xb)
