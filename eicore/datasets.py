@@ -138,15 +138,13 @@ _IDX_TYPES = {
 
 
 # --------------------------------------------------------------------------- IDX files
-def _pooch():
-    return importlib.import_module("pooch")
-
-
 def _cache_dir() -> Path:
     env = os.environ.get("EICORE_CACHE")
     if env:
         return Path(env).expanduser()
-    return Path(_pooch().os_cache("eicore"))
+    import pooch
+
+    return Path(pooch.os_cache("eicore"))
 
 
 def data_search_path(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -215,13 +213,15 @@ def find_idx_file(
             p = root / ds.folder / name
             if p.is_file():
                 return p
-    cache = _cache_dir() / ds.folder
+    cache = roots[-1] / ds.folder  # the user cache is always searched last
     errors = []
     if download:
+        import pooch
+
         for base in ds.urls:
             try:
                 return Path(
-                    _pooch().retrieve(
+                    pooch.retrieve(
                         base + f.name + ".gz",
                         known_hash=f"md5:{f.gz_md5}",
                         fname=f.name + ".gz",
@@ -341,8 +341,7 @@ def whiten_image(image: np.ndarray) -> np.ndarray:
     fx, fy = np.meshgrid(f, f, indexing="ij")
     rho = np.sqrt(fx**2 + fy**2)
     filt = rho * np.exp(-((rho / (0.4 * n)) ** 4))
-    out = np.real(np.fft.ifft2(np.fft.fft2(image - image.mean()) * filt))
-    return out
+    return np.real(np.fft.ifft2(np.fft.fft2(image - image.mean()) * filt))
 
 
 def whitened_images(names=NATURAL_IMAGES, size: int = 512) -> np.ndarray:
