@@ -299,10 +299,12 @@ def test_relax_is_explicit_for_small_and_implicit_for_large_steps():
     E = np.einsum("bki,bkj->bij", Y, Y)
     E[0] *= 1e-3 / np.trace(E[0])  # small: explicit step
     E[1] *= 10.0 / np.trace(E[1])  # a burst: implicit step, stable
-    X, rhs = rng.random((2, 4, 3)), rng.random((2, 4, 3))
-    out = _relax(X, E, rhs, right=True)
-    np.testing.assert_allclose(out[0], rhs[0] - X[0] @ E[0])
-    np.testing.assert_allclose(out[1] @ (np.eye(3) + E[1]), rhs[1], atol=1e-10)
+    X, P = rng.random((2, 4, 3)), rng.random((2, 4, 3))
+    out = _relax(X, E, P, right=True)
+    np.testing.assert_allclose(out[0], X[0] + P[0] - X[0] @ E[0])
+    np.testing.assert_allclose(out[1] @ (np.eye(3) + E[1]), X[1] + P[1], atol=1e-10)
+    left = _relax(X.transpose(0, 2, 1), E, P.transpose(0, 2, 1), right=False)
+    np.testing.assert_allclose(left, out.transpose(0, 2, 1), atol=1e-12)
 
 
 def test_phase_schedule_switches_rates():

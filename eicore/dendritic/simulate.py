@@ -39,13 +39,18 @@ def block_length(l: int, dt: float, block_ms: float = 20.0) -> int:
 
 
 class LogisticNoise:
-    """Per-step logistic noise (T, B, n_z), one host generator per network, drawn in chunks."""
+    """Per-step logistic noise, one host generator per network, drawn in chunks.
+
+    :meth:`take` returns a (B, k, n_z) array: network ``b`` always gets the next values of
+    its own generator, so a batch draws exactly what separate runs would.
+    """
 
     def __init__(self, seeds, n_z: int, xp, chunk: int = 2000):
         self.gens = [host.random.default_rng(s) for s in seeds]
         self.n_z, self.xp, self.chunk = n_z, xp, chunk
         self.buf = None
         self.pos = 0
+        self._w = None  # scratch of _draw
 
     def _draw(self, n: int):
         # 23 random bits per value from the raw 64-bit PCG64 output (two values per word):
@@ -54,21 +59,29 @@ class LogisticNoise:
         raw = host.empty((len(self.gens), (nv + 1) // 2), dtype=host.uint64)
         for b, g in enumerate(self.gens):
             raw[b] = g.bit_generator.random_raw((nv + 1) // 2)
-        k = raw.view(host.uint32)[:, :nv].reshape(len(self.gens), n, self.n_z) >> 9
-        u = k.astype(host.float32)
-        u *= host.float32(2.0**-23)
-        u += host.float32(2.0**-24)
-        u /= host.float32(1.0) - u
+        # the top 23 bits k as the mantissa of a float in [1, 2): 1 + k 2^-23 (exact), then
+        # U = (1 + k 2^-23) - (1 - 2^-24) = (k + 1/2) 2^-23, also exact (Sterbenz)
+        m = raw.view(host.uint32)[:, :nv]
+        m >>= host.uint32(9)
+        m |= host.uint32(0x3F800000)
+        u = m.view(host.float32)
+        u -= host.float32(1.0 - 2.0**-24)
+        if self._w is None or self._w.shape != u.shape:
+            self._w = host.empty(u.shape, dtype=host.float32)
+        host.subtract(host.float32(1.0), u, out=self._w)
+        u /= self._w
         host.log(u, out=u)
-        return host.ascontiguousarray(u.transpose(1, 0, 2))  # (n, B, n_z)
+        return u.reshape(len(self.gens), n, self.n_z)
 
     def take(self, k: int):
-        if self.buf is None or self.pos + k > self.buf.shape[0]:
-            rest = self.buf[self.pos :] if self.buf is not None else None
+        if self.buf is None or self.pos + k > self.buf.shape[1]:
+            rest = self.buf[:, self.pos :] if self.buf is not None else None
             new = self._draw(max(self.chunk, k))
-            self.buf = new if rest is None or rest.shape[0] == 0 else host.concatenate([rest, new])
+            if rest is not None and rest.shape[1] > 0:
+                new = host.concatenate([rest, new], axis=1)
+            self.buf = new
             self.pos = 0
-        out = self.buf[self.pos : self.pos + k]
+        out = self.buf[:, self.pos : self.pos + k]
         self.pos += k
         return self.xp.asarray(out)
 
@@ -86,9 +99,9 @@ def event_driven_update(M, x0, z0, gap: int, lam: float, eta: float):
     return M + eta * (x0[:, None] * (z0 * e1)[None, :] - (M @ z0)[:, None] * (z0 * e2)[None, :])
 
 
-def _tsolve(A, B):
+def _tsolve(A, B, xp=None):
     """X with X A = B for symmetric A (batched): X = solve(A, Bᵀ)ᵀ."""
-    xp = namespace(A, B)
+    xp = xp or namespace(A, B)
     return xp.permute_dims(xp.linalg.solve(A, xp.permute_dims(B, (0, 2, 1))), (0, 2, 1))
 
 
@@ -96,31 +109,43 @@ def _tsolve(A, B):
 _IMPLICIT_ABOVE = 0.25
 
 
-def _relax(X, E, rhs, right: bool):
-    """Solve ``X_new (I + E) = rhs`` (``right``) or ``(I + E) X_new = rhs`` to first order.
+def _relax(X, E, P, right: bool, tr=None, xp=None, eye=None):
+    """Solve ``X_new (I + E) = X + P`` (``right``) or ``(I + E) X_new = X + P`` to first order.
 
-    ``E = e YY`` is symmetric positive semi-definite, (B, n, n). The explicit step
-    ``rhs - X E`` is used for each network whose ``tr(E)`` is small (the usual case); a
-    network whose block held a burst of spikes (``tr(E) > 0.25``) gets the implicit
-    solution, which stays stable however large ``E`` is. The choice is made per network,
-    so a batch behaves exactly as separate runs.
+    ``E = e YY`` is symmetric positive semi-definite, (B, n, n); ``tr`` its trace (B,)
+    if known. The explicit step ``X (I - E) + P`` is used for each network whose
+    ``tr(E)`` is small (the usual case); a network whose block held a burst of spikes
+    (``tr(E) > 0.25``) gets the implicit solution, which stays stable however large ``E``
+    is. The choice is made per network, so a batch behaves exactly as separate runs.
+    ``xp`` and ``eye`` (the identity of E's size) may be passed to save their lookup.
     """
-    xp = namespace(X, E, rhs)
-    n = E.shape[-1]
-    eye = xp.eye(n, dtype=E.dtype)
-    out = rhs - (X @ E if right else E @ X)
-    tr = xp.sum(E * eye, axis=(1, 2))
-    need = tr > _IMPLICIT_ABOVE
-    if bool(xp.any(need)):
+    xp = xp or namespace(X, E, P)
+    if eye is None:
+        eye = xp.eye(E.shape[-1], dtype=E.dtype)
+    if tr is None:
+        tr = _trace(E, xp)
+    out = X @ (eye - E) if right else (eye - E) @ X
+    out += P
+    need = to_numpy(tr) > _IMPLICIT_ABOVE
+    if need.any():
         A = eye + E
-        imp = _tsolve(A, rhs) if right else xp.linalg.solve(A, rhs)
-        out = xp.where(xp.reshape(need, (-1,) + (1,) * (out.ndim - 1)), imp, out)
+        rhs = X + P
+        imp = _tsolve(A, rhs, xp) if right else xp.linalg.solve(A, rhs)
+        mask = xp.reshape(xp.asarray(need), (-1,) + (1,) * (out.ndim - 1))
+        out = xp.where(mask, imp, out)
     return out
 
 
 def _col(a, nd: int):
     xp = namespace(a)
     return xp.reshape(a, (-1,) + (1,) * (nd - 1))
+
+
+def _trace(M, xp=None):
+    """Traces of a stack of square matrices, (B,)."""
+    xp = xp or namespace(M)
+    n = M.shape[-1]
+    return xp.sum(xp.reshape(M, (-1, n * n))[:, :: n + 1], axis=1)
 
 
 class Simulation:
@@ -134,6 +159,10 @@ class Simulation:
         One seed per network for the spike noise.
     presentation_ms, fade, block_ms
         Pattern duration (100 ms), fade fraction (0.3) and block length target.
+
+    Within a block in which the input is constant (after the fade) the input-related sums
+    collapse to one term (``sum_k f_k y_k = sum_k y_k``, ``sum_k (1 - f_k) y_k = 0``);
+    the simulator uses that shortcut, which gives the same numbers as the general form.
     """
 
     def __init__(
@@ -147,14 +176,21 @@ class Simulation:
         if len(list(noise_seeds)) != net.batch:
             raise ConfigurationError(f"need {net.batch} noise seeds, one per network")
         self.net = net
-        self.xp = net.xp
+        self.xp = xp = net.xp
         self.l = int(round(presentation_ms / net.dt))
         self.K = block_length(self.l, net.dt, block_ms)
         self.fw = fade_weights(self.l, fade)
-        self.noise = LogisticNoise(noise_seeds, net.n_z, self.xp)
+        # per block: None while the input is constant (f = 1), else the fade weights
+        self._fades = []
+        for k0 in range(0, self.l, self.K):
+            f = self.fw[k0 : k0 + self.K]
+            const = bool((f == 1.0).all())
+            self._fades.append(None if const else (xp.asarray(f), xp.asarray(1.0 - f)))
+        # chunks of whole blocks: a refill never has to join a leftover to the new chunk
+        self.noise = LogisticNoise(noise_seeds, net.n_z, xp, chunk=self.K * max(1, 2000 // self.K))
         self.x_last = None
         self.t = 0  # steps simulated so far
-        self._fast = is_numpy_namespace(self.xp)
+        self._fast = is_numpy_namespace(xp)
 
     # ------------------------------------------------------------------ public
     def run(
@@ -176,8 +212,9 @@ class Simulation:
         With ``learn=False`` no parameter changes (the authors' test runs).
         """
         net = self.net
+        xp = self.xp
         B = net.batch
-        self._fl = self._flags()
+        self._prepare()
         losses = host.full((B, n_patterns), host.nan, dtype=host.float64)
         counts = host.zeros((B, net.n_z), dtype=host.float64)
         spikes = [] if record_spikes else None
@@ -190,9 +227,10 @@ class Simulation:
             for p in range(n):
                 x_new = pats[:, p, :]
                 x_old = x_new if self.x_last is None else self.x_last
+                XN = xp.stack([x_new, x_old], axis=2)  # (B, nx, 2)
                 acc = 0.0
-                for k0 in range(0, self.l, self.K):
-                    out = self._block(x_new, x_old, k0, learn, record_loss, record_spikes)
+                for fade in self._fades:
+                    out = self._block(x_new, XN, fade, learn, record_loss, record_spikes)
                     if record_loss:
                         acc = acc + out["loss"]
                     counts += out["n"]
@@ -210,176 +248,220 @@ class Simulation:
         return res
 
     # ------------------------------------------------------------------ internals
-    def _block(self, x_new, x_old, k0, learn, record_loss, record_spikes):
+    def _prepare(self):
+        """Flags and per-network rule columns, fixed for one :meth:`run`."""
+        xp, net = self.xp, self.net
+        R = net.rules
+        dt, K, nz = net.dt, self.K, net.n_z
+        a = to_numpy(R["analytic"])
+        slow = to_numpy(R["slow"])
+        eye = xp.eye(nz, dtype=xp.float32)
+        c = {
+            "db": bool((a > 0.5).any()),
+            "sb": bool((a < 0.5).any()),
+            "W": bool((to_numpy(R["eta_W"]) != 0).any()),
+            "slow": bool((slow > 0.5).any()),
+            "sim": bool((slow < 0.5).any()),
+            "eye": eye,
+            "eD": _col(R["eta_D"] * dt, 3),
+            "eF": _col(R["eta_F"] * dt, 3),
+            "eW": _col(R["eta_W"] * dt, 3),
+            "eb": _col(R["eta_b"] * dt, 2),
+            "rhoK": _col(R["rho"] * (dt * K), 2),
+            "sigK": R["eta_sigma"] * (dt * K),
+            "sf2": R["sigma_final"] ** 2,
+        }
+        if net.kind == "somatic":
+            an = _col(R["analytic"], 3)
+            c["an"] = an
+            c["qmask"] = an + (1.0 - an) * eye  # Q = YY (DB) or diag(YY) (SB)
+        else:
+            c["decay"] = _col(R["decay"], 3)
+            c["slow3"] = _col(R["slow"], 3)
+            c["kick"] = _col(R["kick"], 3)
+            c["eFbar"] = _col(R["eta_Fbar"] * dt, 3)
+        self._c = c
+
+    def _inhibition(self):
+        """Somatic inhibition W (B, nz, nz) that drives the dynamics (see the network)."""
+        net, c = self.net, self._c
+        if net.kind == "somatic" and not c["sb"]:
+            return -(net.F @ net.D)  # analytic DB only
+        if net.kind == "somatic" and not c["db"]:
+            return net.W  # SB only
+        if net.kind == "somatic":
+            return self.xp.where(c["an"] > 0.5, -(net.F @ net.D), net.W)
+        return net.somatic_inhibition()
+
+    def _block(self, x_new, XN, fade, learn, record_loss, record_spikes):
         xp, net, K = self.xp, self.net, self.K
-        nz = net.n_z
         lam = net.lam
-        f_host = self.fw[k0 : k0 + K]
-        f = xp.asarray(f_host)
-        g1 = xp.asarray(1.0 - f_host)
-
         s2i = 1.0 / (net.sigma * net.sigma)  # sigma^-2 (B,)
-        W = net.somatic_inhibition()  # (B, nz, nz)
-        Mt = xp.permute_dims(W, (0, 2, 1)) * _col(s2i, 3)  # r = y @ Mt
-        c = 0.25 * xp.sum(W * xp.eye(nz, dtype=W.dtype), axis=2)
-        a_new = (net.F @ x_new[:, :, None])[:, :, 0]  # F x (B, nz)
-        a_old = (net.F @ x_old[:, :, None])[:, :, 0]
-        base = _col(s2i, 2) * (c + net.b)
-        L = self.noise.take(K)
-        G = (
-            f[:, None, None] * (_col(s2i, 2) * a_new)[None, ...]
-            + g1[:, None, None] * (_col(s2i, 2) * a_old)[None, ...]
-            + base[None, ...]
-            - L
-        )
-
-        Y = self._steps(G, Mt, lam)  # (K + 1, B, nz), Y[0] = y(t0 - 1)
+        W = self._inhibition()  # (B, nz, nz)
+        s2i_2 = xp.reshape(s2i, (-1, 1))
+        Mt = xp.permute_dims(W, (0, 2, 1)) * s2i_2[:, :, None]  # r = y @ Mt
+        base = s2i_2 * (0.25 * xp.linalg.diagonal(W) + net.b)
+        L = xp.permute_dims(self.noise.take(K), (1, 0, 2))  # (K, B, nz)
+        FX = net.F @ XN  # (B, nz, 2): F x_new, F x_old
+        if fade is None:  # constant input: only x_new
+            negG = L - (s2i_2 * FX[:, :, 0] + base)[None, ...]
+        else:
+            f, g1 = fade
+            A = s2i_2[:, :, None] * FX
+            drive = f[:, None, None] * A[None, :, :, 0] + g1[:, None, None] * A[None, :, :, 1]
+            negG = (L - base[None, ...]) - drive
+        # spike when u = G + y @ Mt > 0, i.e. y @ Mt > -G
+        Y, S = self._steps(negG, Mt, lam)  # (K + 1, B, nz) with Y[0] = y(t0 - 1); (K, B, nz)
         # flush traces below 1e-20 to zero (no denormal floats; the authors truncate at 5 tau)
         net.y = xp.where(Y[K, ...] < 1e-20, 0.0, Y[K, ...])
         self.t += K
-        Yp, Yc = Y[:K, ...], Y[1:, ...]
-        S = xp.round(Yc - lam * Yp)  # spikes (K, B, nz)
         n = xp.sum(S, axis=0)
         out = {"n": to_numpy(n).astype(host.float64)}
         if record_spikes:
             out["s"] = to_numpy(xp.permute_dims(S, (1, 0, 2))) > 0.5
-        Ycb = xp.permute_dims(Yc, (1, 0, 2))  # (B, K, nz)
+        Ycb = xp.permute_dims(Y[1:, ...], (1, 0, 2))  # (B, K, nz)
         if record_loss:
             xhat = Ycb @ xp.permute_dims(net.D, (0, 2, 1))  # (B, K, nx)
-            X = (f[None, :, None] * x_new[:, None, :]) + (g1[None, :, None] * x_old[:, None, :])
+            if fade is None:
+                X = x_new[:, None, :]
+            else:
+                x_old = XN[:, :, 1]
+                X = f[None, :, None] * x_new[:, None, :] + g1[None, :, None] * x_old[:, None, :]
             err = xp.sum((X - xhat) ** 2, axis=2) / (2.0 * net.n_x)
             out["loss"] = to_numpy(xp.sum(err, axis=1)).astype(host.float64)
         if learn:
-            self._learn(Yp, Yc, Ycb, n, f, g1, x_new, x_old)
+            self._learn(Y, Ycb, n, fade, XN, FX)
         return out
 
-    def _steps(self, G, Mt, lam):
+    def _steps(self, negG, Mt, lam):
         xp = self.xp
-        K, B, nz = G.shape
+        K, B, nz = negG.shape
         if self._fast:
             np = host
             Y = np.empty((K + 1, B, nz), dtype=np.float32)
+            S = np.empty((K, B, nz), dtype=np.float32)
             Y[0] = self.net.y
             r = np.empty((B, 1, nz), dtype=np.float32)
             r2 = r[:, 0, :]
-            v = np.empty((B, nz), dtype=np.float32)
-            s = np.empty((B, nz), dtype=bool)
             Mt = np.ascontiguousarray(Mt)  # a strided Mt would be copied at every matmul
-            G = np.ascontiguousarray(G)
+            negG = np.ascontiguousarray(negG)
             lam32 = np.float32(lam)
             for k in range(K):
-                yk = Y[k]
+                yk, yn, sk = Y[k], Y[k + 1], S[k]
                 np.matmul(yk[:, None, :], Mt, out=r)
-                np.add(G[k], r2, out=v)
-                np.greater(v, 0.0, out=s)
-                yn = Y[k + 1]
+                np.greater(r2, negG[k], out=sk)
                 np.multiply(yk, lam32, out=yn)
-                np.add(yn, s, out=yn)
-            return xp.asarray(Y)
-        ys = [self.net.y]
+                np.add(yn, sk, out=yn)
+            return xp.asarray(Y), xp.asarray(S)
+        ys, ss = [self.net.y], []
         for k in range(K):
             r = (ys[-1][:, None, :] @ Mt)[:, 0, :]
-            s = xp.astype((G[k, ...] + r) > 0.0, xp.float32)
+            s = xp.astype(r > negG[k, ...], xp.float32)
+            ss.append(s)
             ys.append(lam * ys[-1] + s)
-        return xp.stack(ys, axis=0)
+        return xp.stack(ys, axis=0), xp.stack(ss, axis=0)
 
-    def _flags(self):
-        R = self.net.rules
-        a = to_numpy(R["analytic"])
-        return {
-            "db": bool((a > 0.5).any()),
-            "sb": bool((a < 0.5).any()),
-            "W": bool((to_numpy(R["eta_W"]) != 0).any()),
-            "slow": bool((to_numpy(R["slow"]) > 0.5).any()),
-            "sim": bool((to_numpy(R["slow"]) < 0.5).any()),
-        }
+    def _wsum(self, Yk, fade):
+        """(B, 2, nz): ``sum_k f_k y_k`` and ``sum_k (1 - f_k) y_k`` (0 for constant input).
 
-    def _learn(self, Yp, Yc, Ycb, n, f, g1, x_new, x_old):
-        xp, net, K = self.xp, self.net, self.K
-        R = net.rules
-        dt = net.dt
+        (Kept two rows even for constant input: a stacked matmul with an inner dimension
+        of 1 is an order of magnitude slower in NumPy than one with 2.)
+        """
+        xp = self.xp
+        if fade is None:
+            out = xp.zeros((Yk.shape[1], 2, Yk.shape[2]), dtype=Yk.dtype)
+            out[:, 0, :] = xp.sum(Yk, axis=0)
+            return out
+        f, g1 = fade
+        return xp.stack(
+            [xp.sum(f[:, None, None] * Yk, axis=0), xp.sum(g1[:, None, None] * Yk, axis=0)],
+            axis=1,
+        )
+
+    def _learn(self, Y, Ycb, n, fade, XB, FX):
+        """Apply every rule once with the sums over the block (see the module docstring).
+
+        ``XB`` (B, nx, 2) holds x_new and x_old, ``FX = F @ XB``;
+        ``sum_k x_k y_kᵀ = XB @ wsum(Y)``.
+        """
+        xp, net, K, c = self.xp, self.net, self.K, self._c
         nz = net.n_z
-        fl = self._fl
-        eye = xp.eye(nz, dtype=xp.float32)
-        XN = xp.stack([x_new, x_old], axis=2)  # (B, nx, 2)
-        XNT = xp.permute_dims(XN, (0, 2, 1))  # (B, 2, nx)
-
-        def wsum(Yk):  # (B, 2, nz): sum_k f_k y_k and sum_k (1 - f_k) y_k
-            return xp.stack(
-                [xp.sum(f[:, None, None] * Yk, axis=0), xp.sum(g1[:, None, None] * Yk, axis=0)],
-                axis=1,
-            )
-
-        # sum_k x_k y_kᵀ = XN @ wsum(Y) with x_k = f_k x_new + (1 - f_k) x_old
-        Wc = wsum(Yc)
+        eye = c["eye"]
+        Yc = Y[1:, ...]
+        Wc = self._wsum(Yc, fade)  # (B, 2, nz)
         YcYc = xp.permute_dims(Ycb, (0, 2, 1)) @ Ycb
+        tr_c = _trace(YcYc, xp)
+        rel = dict(xp=xp, eye=eye)
         F, D = net.F, net.D
-        e = lambda name, nd: _col(R[name], nd) * dt  # noqa: E731
 
         # decoder (Eq 10): D += eta_D dt sum_t (x_t - D y_t) y_tᵀ; the decay term -D YY is
         # taken implicitly, D_new (I + e YY) = D + e XY, for networks whose block held a
         # burst of spikes (equal to the explicit step to first order; see _relax)
-        eD = e("eta_D", 3)
-        D_new = _relax(D, eD * YcYc, D + XN @ (eD * Wc), right=True)
+        eD = c["eD"]
+        D_new = _relax(D, eD * YcYc, XB @ (eD * Wc), right=True, tr=eD[:, 0, 0] * tr_c, **rel)
         # homeostasis: b += eta_b dt (rho dt K - n)
-        b_new = net.b + e("eta_b", 2) * (_col(R["rho"], 2) * (dt * K) - n)
+        b_new = net.b + c["eb"] * (c["rhoK"] - n)
         # annealing: sigma += eta_sigma dt K (sigma_f^2 - sigma^2) / sigma
         sig = net.sigma
-        sig_new = sig + R["eta_sigma"] * (dt * K) * (R["sigma_final"] ** 2 - sig * sig) / sig
+        sig_new = sig + c["sigK"] * (c["sf2"] - sig * sig) / sig
+
+        need_p = net.kind == "dendritic" or c["W"]
+        if need_p:
+            # sums over the previous steps y(t-1): Y[0..K-1]
+            Wp = self._wsum(Y[:K, ...], fade)
+            Ypb = xp.permute_dims(Y[:K, ...], (1, 0, 2))
+            YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
+            tr_p = _trace(YpYp, xp)
 
         if net.kind == "somatic":
             # F += eta_F dt (sum_t y_t x_tᵀ - Q F) with Q = YY for analytic DB (the exact
             # gradient with Fᵀ as decoder, Eq 5) and Q = diag(YY) for SB (Hebbian, Eq 6)
-            if fl["db"] and fl["sb"]:
-                a = _col(R["analytic"], 3)
-                Q = a * YcYc + (1.0 - a) * (YcYc * eye)
-            elif fl["db"]:
+            if c["db"] and c["sb"]:
+                Q = c["qmask"] * YcYc
+            elif c["db"]:
                 Q = YcYc
             else:
                 Q = YcYc * eye
-            eF = e("eta_F", 3)
+            eF = c["eF"]
             # decay term as for D: (I + e Q) F_new = F + e sum y xᵀ to first order
-            rhs = F + (eF * xp.permute_dims(Wc, (0, 2, 1))) @ XNT
-            F_new = _relax(F, eF * Q, rhs, right=False)
-            if fl["W"]:
-                Ypb = xp.permute_dims(Yp, (1, 0, 2))
-                YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
-                FXYp = (F @ XN) @ wsum(Yp)  # sum_t (F x_t) y_{t-1}ᵀ
+            P = (eF * xp.permute_dims(Wc, (0, 2, 1))) @ xp.permute_dims(XB, (0, 2, 1))
+            F_new = _relax(F, eF * Q, P, right=False, tr=eF[:, 0, 0] * tr_c, **rel)
+            if c["W"]:
+                FXYp = FX @ Wp  # sum_t (F x_t) y_{t-1}ᵀ
                 # learned somatic inhibition (Eq 4): W_jk -= eta_W dt (F_j.x + (W y)_j) y_k
                 # (W YY term as for D): W_new (I + e YY) = W - e sum (F x) yᵀ
-                eW = e("eta_W", 3)
-                net.W = _relax(net.W, eW * YpYp, net.W - eW * FXYp, right=True)
+                eW = c["eW"]
+                trW = eW[:, 0, 0] * tr_p
+                net.W = _relax(net.W, eW * YpYp, -eW * FXYp, right=True, tr=trW, **rel)
         else:
-            Ypb = xp.permute_dims(Yp, (1, 0, 2))
-            YpYp = xp.permute_dims(Ypb, (0, 2, 1)) @ Ypb
-            XYp = XN @ wsum(Yp)  # (B, nx, nz)
+            XYp = XB @ Wp  # sum_t x_t y_{t-1}ᵀ (B, nx, nz)
             Wd = net.Wd
             # A[j,i,k] = sum_t y_k(t-1) u_ij(t), u_ij = F_ji x_i + sum_k' Wd[j,i,k'] y_k'
-            A = F[:, :, :, None] * XYp[:, None, :, :] + Wd @ YpYp[:, None, :, :]
+            FXY = F[:, :, :, None] * XYp[:, None, :, :]
+            A = FXY + Wd @ YpYp[:, None, :, :]
             Ajj = xp.sum(A * eye[None, :, None, :], axis=3)  # sum_t y_j u_ij (B, nz, nx)
             # Wd -= eta_W dt (A + lambda K Wd), the Wd YY and decay terms as for D:
             # Wd_new ((1 + e lambda K) I + e YY) = Wd - e F_ji sum_t x_i y_k(t-1)
-            eW = e("eta_W", 3)
-            M = (1.0 + eW * _col(R["decay"], 3) * K) * eye + eW * YpYp
-            rhs = Wd - _col(R["eta_W"] * dt, 4) * (F[:, :, :, None] * XYp[:, None, :, :])
+            eW = c["eW"]
+            E = eW * c["decay"] * K * eye + eW * YpYp
+            trE = eW[:, 0, 0] * (c["decay"][:, 0, 0] * K * nz + tr_p)
             nx = net.n_x
             Wd2 = xp.reshape(Wd, (-1, nz * nx, nz))
-            Wd2 = _relax(Wd2, M - eye, xp.reshape(rhs, (-1, nz * nx, nz)), right=True)
-            net.Wd = xp.reshape(Wd2, (-1, nz, nx, nz))
-            sl = _col(R["slow"], 3)
+            P = xp.reshape(-eW[:, :, :, None] * FXY, (-1, nz * nx, nz))
+            net.Wd = xp.reshape(_relax(Wd2, E, P, right=True, tr=trE, **rel), (-1, nz, nx, nz))
+            sl = c["slow3"]
             dF = 0.0
-            if fl["sim"]:
+            if c["sim"]:
                 XYpT = xp.permute_dims(XYp, (0, 2, 1))  # sum_t y_j x_i
                 g = xp.sign(F) / xp.maximum(xp.abs(F), 0.002)
-                kick = _col(R["kick"], 3)
-                dF_sim = kick * (XYpT - g * F * XYpT) + g * Ajj - _col(R["decay"], 3) * K * F
+                dF_sim = c["kick"] * (XYpT - g * F * XYpT) + g * Ajj - c["decay"] * K * F
                 dF = dF + (1.0 - sl) * dF_sim
-            if fl["slow"]:
+            if c["slow"]:
                 F_safe = xp.maximum(F, 1e-4)
                 dF = dF + sl * (K * (net.Fbar / F_safe - F))
-                net.Fbar = net.Fbar + sl * e("eta_Fbar", 3) * Ajj
-            F_new = F + e("eta_F", 3) * dF
-            if fl["slow"]:
+                net.Fbar = net.Fbar + sl * c["eFbar"] * Ajj
+            F_new = F + c["eF"] * dF
+            if c["slow"]:
                 F_new = sl * xp.maximum(F_new, 1e-4) + (1.0 - sl) * F_new
         net.F, net.D, net.b, net.sigma = F_new, D_new, b_new, sig_new
 
