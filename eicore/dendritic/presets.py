@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..scale import Preset
 
-__all__ = ["BARS", "DELAYS", "MNIST", "SCENES", "VARIANTS_S3"]
+__all__ = ["BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "SCENES", "VARIANTS_S3"]
 
 BARS = Preset(
     "dendritic.fig4_bars",
@@ -86,4 +86,22 @@ VARIANTS_S3 = Preset(
         mult=1.0,
     ),
     doc="Fig S3: learned DB variants vs analytic DB and SB on 4x4 bars, p = 0.7",
+)  # fmt: skip
+
+DELAYS_SCENES = Preset(
+    "dendritic.fig6a_scenes_delays",
+    ci=dict(
+        n_z=40, dts=[0.1, 0.25, 0.5, 1.0, 2.0], pop_rate_hz=1000.0, n_train=2000,
+        test_every=500, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
+        eta_b=6e-3, eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
+    ),
+    full=dict(
+        n_z=200,
+        dts=[0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3,
+             0.4, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0],
+        pop_rate_hz=1000.0, n_train=1_500_000, test_every=15_000, n_test=500,
+        n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4, eta_b=6e-3, eta_sigma=7e-8,
+        sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
+    ),
+    doc="Fig 6A (PNAS 5A): natural-image patches, loss vs transmission delay (= dt)",
 )  # fmt: skip
