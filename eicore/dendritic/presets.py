@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..scale import Preset
 
-__all__ = ["BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "SCENES", "VARIANTS_S3"]
+__all__ = ["BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "SCENES", "VARIANTS_S2", "VARIANTS_S3"]
 
 BARS = Preset(
     "dendritic.fig4_bars",
@@ -104,4 +104,29 @@ DELAYS_SCENES = Preset(
         sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
     ),
     doc="Fig 6A (PNAS 5A): natural-image patches, loss vs transmission delay (= dt)",
+)  # fmt: skip
+
+# Fig S2. Raw S2 rates per variant, in the order of ``variants`` (spec §3); ``mult_F``
+# scales every eta_F, ``mult`` every eta_W, eta_D and eta_Fbar (eta_b is not scaled).
+# The decay variant runs at ``rho_decay`` with weight decay ``decay`` and learns F only
+# from pattern ``F_on`` on; ``F0`` is the constant starting F of each variant.
+VARIANTS_S2 = Preset(
+    "dendritic.figS2_variants",
+    ci=dict(
+        variants=("DB", "SB", "simultaneous", "slow", "decay"),
+        eta_F=(5e-6, 5e-6, 2e-6, 4e-7, 2e-6), eta_W=(0.0, 1e-5, 6e-6, 4e-5, 6e-5),
+        eta_D=(5e-6, 5e-6, 3e-6, 5e-6, 3e-6), eta_b=(5e-3, 5e-3, 3e-3, 5e-3, 3e-3),
+        eta_Fbar=4e-5, F0=(0.0, 0.0, 0.0, 0.001, 0.001), rho=0.02, rho_decay=0.005,
+        decay=0.005, sigma=0.316, dt=0.1, seeds=2, n_train=3000, test_every=500, n_test=200,
+        F_on=125, mult_F=100.0, mult=40.0,
+    ),
+    full=dict(
+        variants=("DB", "SB", "simultaneous", "slow", "decay"),
+        eta_F=(5e-6, 5e-6, 2e-6, 4e-7, 2e-6), eta_W=(0.0, 1e-5, 6e-6, 4e-5, 6e-5),
+        eta_D=(5e-6, 5e-6, 3e-6, 5e-6, 3e-6), eta_b=(5e-3, 5e-3, 3e-3, 5e-3, 3e-3),
+        eta_Fbar=4e-5, F0=(0.0, 0.0, 0.0, 0.001, 0.001), rho=0.02, rho_decay=0.005,
+        decay=0.005, sigma=0.316, dt=0.1, seeds=1, n_train=120_000, test_every=2000,
+        n_test=1000, F_on=5000, mult_F=1.0, mult=1.0,
+    ),
+    doc="Fig S2: learned DB variants vs analytic DB and SB on MNIST 0-2 at 16x16, 9 neurons",
 )  # fmt: skip
