@@ -318,3 +318,17 @@ def test_phase_schedule_switches_rates():
     train(sim, BarsStream([0.0, 0.0], [2, 3], side=4), test, 6, 2, 1, schedule=sched)
     np.testing.assert_allclose(np.asarray(net.rules["eta_W"]), [1e-3, 0.0])
     np.testing.assert_allclose(np.asarray(net.rules["eta_F"]), [2e-3, 2e-3])
+
+
+def test_per_network_target_rate():
+    rho = np.array([0.02, 0.005], np.float32)
+    net = make_network(["slow", "decay"], n_z=3, n_x=4, batch=2, dt=0.1, rho=rho, sigma_init=0.5)
+    p = rho.astype(np.float64) * 0.1
+    np.testing.assert_allclose(np.asarray(net.b), 0.25 * np.log(p / (1 - p))[:, None] * [1, 1, 1])
+    np.testing.assert_allclose(np.asarray(net.rules["rho"]), rho)
+    # the starting bias makes each network fire at its own target rate when u = 0
+    np.testing.assert_allclose(expit(np.asarray(net.b)[:, 0] / 0.25), p, rtol=1e-5)
+    with pytest.raises(ConfigurationError, match="rho"):
+        make_network("DB", n_z=2, n_x=2, dt=1.0, rho=2.0)
+    with pytest.raises(ConfigurationError, match="rho"):
+        make_network(["DB", "SB"], n_z=2, n_x=2, batch=2, rho=[0.01, 0.02, 0.03])

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..backend import HostRNG, namespace
+from ..backend import HostRNG, asarray, host, namespace
 from ..errors import ConfigurationError
 
 __all__ = ["KINDS", "VARIANTS", "Network", "make_network", "rule_arrays"]
@@ -174,7 +174,7 @@ def make_network(
     batch: int = 1,
     dt: float = 1.0,
     tau: float = 10.0,
-    rho: float = 0.015,
+    rho=0.015,
     sigma_init: float = 1.0,
     sigma_final: float | None = None,
     eta_F=0.0,
@@ -201,7 +201,8 @@ def make_network(
         ``"slow"``, or a list with one per network (SB and DB mix; the three
         learned DB variants mix; somatic and dendritic kinds do not).
     rho
-        Target rate in 1/ms (15 Hz = 0.015).
+        Target rate in 1/ms (15 Hz = 0.015), a scalar or one per network (B,); the
+        biases start at the value that fires at this rate.
     sigma_init, sigma_final
         sigma (not sigma^2) at the start and the annealing target (spec §1.5).
     eta_*
@@ -259,11 +260,23 @@ def make_network(
 
     sig = float(sigma_init)
     sf = sig if sigma_final is None else float(sigma_final)
-    p = rho * dt
-    b0 = sig**2 * math.log(p / (1.0 - p))
+    rho_h = host.asarray(rho, dtype=host.float64)
+    if rho_h.ndim == 0:
+        rho_h = host.full((batch,), float(rho_h))
+    if rho_h.shape != (batch,):
+        raise ConfigurationError(
+            f"rho must be a scalar or have shape ({batch},), got {tuple(rho_h.shape)}"
+        )
+    p = rho_h * dt  # spike probability per step at the target rate
+    if not ((p > 0.0) & (p < 1.0)).all():
+        raise ConfigurationError(
+            f"rho * dt must lie in (0, 1) (a spike probability per step); got {p.tolist()}"
+            " - rho is in 1/ms (15 Hz = 0.015) and dt in ms"
+        )
+    b0 = sig**2 * host.log(p / (1.0 - p))  # bias that fires at rho when u = 0 (B,)
     rules = rule_arrays(
         batch, xp, eta_F=eta_F, eta_W=eta_W, eta_D=eta_D, eta_b=eta_b, eta_sigma=eta_sigma,
-        eta_Fbar=eta_Fbar, decay=decay, rho=rho, sigma_final=sf,
+        eta_Fbar=eta_Fbar, decay=decay, rho=rho_h, sigma_final=sf,
         analytic=[1.0 if v == "DB" else 0.0 for v in variants],
         slow=[1.0 if v == "slow" else 0.0 for v in variants],
         kick=[1.0 if v == "simultaneous" else 0.0 for v in variants],
@@ -272,7 +285,7 @@ def make_network(
         kind=kind, dt=float(dt), tau=float(tau), F=F,
         D=(xp.zeros((batch, n_x, n_z), dtype=dtype) if D_init == "zero"
            else xp.asarray(xp.permute_dims(F, (0, 2, 1)), copy=True)),
-        b=xp.full((batch, n_z), b0, dtype=dtype),
+        b=asarray(host.repeat(b0[:, None], n_z, axis=1), dtype=dtype, xp=xp),
         sigma=xp.full((batch,), sig, dtype=dtype),
         y=xp.zeros((batch, n_z), dtype=dtype), rules=rules,
     )  # fmt: skip
