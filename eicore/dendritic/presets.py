@@ -58,21 +58,30 @@ DELAYS = Preset(
     doc="Fig 6 (PNAS 5B): MNIST 0-2 with transmission delay = dt",
 )  # fmt: skip
 
+# Natural scenes (Figs 5 and 6A): patch data, learning rates, annealing and starting weights
+# shared by the size scan and the delay scan; the authors lower the rates after
+# ``slow_down_at`` patterns (20,000 s; never reached at ci scale).
+_SCENES_CI = dict(
+    pop_rate_hz=1000.0, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
+    eta_b=6e-3, eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
+)  # fmt: skip
+_SCENES_FULL = dict(
+    pop_rate_hz=1000.0, n_test=500, n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4,
+    eta_b=6e-3, eta_sigma=7e-8, sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
+)  # fmt: skip
+
 # Fig 5: a network of n_z neurons trains for max(n_train, n_train_per_neuron * n_z)
 # patterns with n_tests tests. At ci scale the training grows with the number of neurons,
 # so that every neuron fires about as many spikes (the population rate is fixed).
 SCENES = Preset(
     "dendritic.fig5_scenes",
     ci=dict(
-        n_z=[20, 40, 80], pop_rate_hz=1000.0, dt=0.25, n_train=0, n_train_per_neuron=100,
-        n_tests=4, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
-        eta_b=6e-3, eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
+        n_z=[20, 40, 80], dt=0.25, n_train=0, n_train_per_neuron=100, n_tests=4,
+        **_SCENES_CI,
     ),
     full=dict(
-        n_z=[200, 133, 100, 80, 67, 57, 50, 44, 40], pop_rate_hz=1000.0, dt=0.1,
-        n_train=1_500_000, n_train_per_neuron=0, n_tests=100, n_test=500,
-        n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4, eta_b=6e-3, eta_sigma=7e-8,
-        sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
+        n_z=[200, 133, 100, 80, 67, 57, 50, 44, 40], dt=0.1, n_train=1_500_000,
+        n_train_per_neuron=0, n_tests=100, **_SCENES_FULL,
     ),
     doc="Fig 5 (PNAS 4D): natural-image patches, loss vs number of neurons at 1000 Hz",
 )  # fmt: skip
@@ -93,18 +102,12 @@ VARIANTS_S3 = Preset(
 
 DELAYS_SCENES = Preset(
     "dendritic.fig6a_scenes_delays",
-    ci=dict(
-        n_z=40, dts=[0.1, 0.25, 0.5, 1.0, 2.0], pop_rate_hz=1000.0, n_train=2000,
-        test_every=500, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
-        eta_b=6e-3, eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
-    ),
+    ci=dict(n_z=40, dts=[0.1, 0.25, 0.5, 1.0, 2.0], n_train=2000, test_every=500, **_SCENES_CI),
     full=dict(
         n_z=200,
         dts=[0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3,
              0.4, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0],
-        pop_rate_hz=1000.0, n_train=1_500_000, test_every=15_000, n_test=500,
-        n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4, eta_b=6e-3, eta_sigma=7e-8,
-        sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
+        n_train=1_500_000, test_every=15_000, **_SCENES_FULL,
     ),
     doc="Fig 6A (PNAS 5A): natural-image patches, loss vs transmission delay (= dt)",
 )  # fmt: skip
