@@ -14,7 +14,7 @@ __all__ = ["BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "SCENES", "VARIANTS_S2", 
 BARS = Preset(
     "dendritic.fig4_bars",
     ci=dict(
-        p_corr=[0.0, 0.3, 0.5, 0.7, 0.9], seeds=5, n_train=8000, test_every=2000, n_test=200,
+        p_corr=[0.0, 0.3, 0.5, 0.7, 0.9], seeds=5, n_train=24_000, test_every=6000, n_test=200,
         eta_F=1e-3, eta_D=1e-3, eta_W=2e-3, eta_b=1e-2, eta_sigma=2e-6,
         sigma_final=0.316, rho=0.015, dt=1.0,
     ),
