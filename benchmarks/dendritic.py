@@ -10,7 +10,7 @@ Measures, single-threaded on the active backend (EICORE_BACKEND):
 * bar networks (16 neurons x 64 inputs, dt = 1 ms): a batch of 64 (32 SB and 32 DB,
   pair correlations 0 to 1) against the same networks run one at a time (an SB and a DB
   network are timed alone); target: the batch reaches at least 20x the throughput of the
-  64 single runs;
+  64 single runs; batches of 64 SB or 64 DB networks are timed too, for comparison;
 * peak memory (tracemalloc: arrays allocated by the run).
 
 Writes ``benchmarks/results/dendritic.json``. The machine is shared with other jobs, so
@@ -102,11 +102,21 @@ def bench_bars(n_patterns, repeats):
     t64 = _time_run(sim64, st64, n_patterns, repeats)
     mem = _peak(lambda: sim64.run(st64, 5, record_loss=False))
     t_singles = 32 * single["SB"] + 32 * single["DB"]
+    # for comparison: batches of one rule only (a mixed batch computes both rules' terms)
+    homogeneous = {}
+    for v in ("SB", "DB"):
+        _, simv, stv = _bars_net([v] * 64, np.linspace(0.0, 1.0, 64))
+        simv.run(stv, 5, record_loss=False)
+        homogeneous[v] = _time_run(simv, stv, n_patterns, repeats)
     return {
         "single_SB_us_per_step": single["SB"],
         "single_DB_us_per_step": single["DB"],
         "batch64_us_per_step": t64,
         "speedup_vs_64_single_runs": t_singles / t64,
+        "batch64_SB_only_us_per_step": homogeneous["SB"],
+        "speedup_SB_only": 64 * single["SB"] / homogeneous["SB"],
+        "batch64_DB_only_us_per_step": homogeneous["DB"],
+        "speedup_DB_only": 64 * single["DB"] / homogeneous["DB"],
         "block_steps": sim64.K,
         "batch64_peak_MiB": mem,
     }
@@ -117,7 +127,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "dendritic.json"))
     args = ap.parse_args(argv)
-    n_sc, n_bars, rep = (2, 20, 1) if args.quick else (10, 200, 3)
+    n_sc, n_bars, rep = (2, 20, 1) if args.quick else (10, 200, 7)
 
     xp = backend.get_xp()
     sc = bench_scenes(n_sc, rep)
@@ -131,6 +141,10 @@ def main(argv=None):
         ("bars 16x64 single DB [us/step]", bars["single_DB_us_per_step"], None),
         ("bars 16x64 batch of 64 [us/step]", bars["batch64_us_per_step"], None),
         ("  throughput vs 64 single runs [x]", bars["speedup_vs_64_single_runs"], 20.0),
+        ("bars batch of 64 SB only [us/step]", bars["batch64_SB_only_us_per_step"], None),
+        ("  throughput vs 64 single SB runs [x]", bars["speedup_SB_only"], None),
+        ("bars batch of 64 DB only [us/step]", bars["batch64_DB_only_us_per_step"], None),
+        ("  throughput vs 64 single DB runs [x]", bars["speedup_DB_only"], None),
         ("peak memory DB 200x128 [MiB]", sc["peak_MiB"], None),
         ("peak memory bars batch 64 [MiB]", bars["batch64_peak_MiB"], None),
     ]
