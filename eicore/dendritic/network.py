@@ -106,8 +106,8 @@ class Network:
         xp = self.xp
         if self.kind == "dendritic":
             return xp.sum(self.Wd, axis=2)
-        a = xp.reshape(self.rules["analytic"], (-1, 1, 1))
-        return a * (-(self.F @ self.D)) + (1.0 - a) * self.W
+        analytic = xp.reshape(self.rules["analytic"], (-1, 1, 1)) > 0.5
+        return xp.where(analytic, -(self.F @ self.D), self.W)
 
     def copy(self) -> Network:
         xp = self.xp

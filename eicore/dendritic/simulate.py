@@ -273,7 +273,6 @@ class Simulation:
         }
         if net.kind == "somatic":
             an = _col(R["analytic"], 3)
-            c["an"] = an
             c["qmask"] = an + (1.0 - an) * eye  # Q = YY (DB) or diag(YY) (SB)
         else:
             c["decay"] = _col(R["decay"], 3)
@@ -289,8 +288,6 @@ class Simulation:
             return -(net.F @ net.D)  # analytic DB only
         if net.kind == "somatic" and not c["db"]:
             return net.W  # SB only
-        if net.kind == "somatic":
-            return self.xp.where(c["an"] > 0.5, -(net.F @ net.D), net.W)
         return net.somatic_inhibition()
 
     def _block(self, x_new, XN, fade, learn, record_loss, record_spikes):
