@@ -24,10 +24,9 @@ import resource
 import time
 from pathlib import Path
 
-for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_v, "1")
+import _common  # noqa: F401  (one BLAS thread; before NumPy)
 
-from eicore.assemblies import (  # noqa: E402
+from eicore.assemblies import (
     NETWORK,
     build_network,
     learning_rates,
@@ -35,7 +34,7 @@ from eicore.assemblies import (  # noqa: E402
     stack_networks,
     train,
 )
-from eicore.backend import backend_name, get_xp  # noqa: E402
+from eicore.backend import backend_name, get_xp
 
 REFERENCE = {  # authors' code, 1 thread, 2-core VM (spec section 4)
     "local": 12.8,

@@ -28,6 +28,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import _common  # noqa: F401  (one BLAS thread; before NumPy)
 import numpy as np
 
 from eicore import backend
@@ -157,7 +158,7 @@ def main(argv=None):
         "quick": args.quick,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": sys.version.split()[0],
-        "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+        "threads": {k: os.environ.get(k) for k in _common.THREAD_VARS},
         "note": "shared 2-core VM with other jobs running; best of repeats; noisy",
         "db_200x128_dt0.1": sc,
         "bars_16x64": bars,

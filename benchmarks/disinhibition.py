@@ -23,14 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-# Single-threaded BLAS by default: at these matrix sizes (batch 100 x 256) a second thread does
-# not help, and on a shared 2-core machine it makes timings much worse (measured 352 vs 62 ms
-# per exact-inv 3x256 step under load). Override with OMP_NUM_THREADS=2.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import _common  # noqa: F401  (one BLAS thread; before NumPy)
 
-from eicore import backend  # noqa: E402
-from eicore.disinhibition import (  # noqa: E402
+from eicore import backend
+from eicore.disinhibition import (
     MicrocircuitConfig,
     Trainer,
     digits_784,
