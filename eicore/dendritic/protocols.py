@@ -1,0 +1,3 @@
+"""Registered experiments of this part (see :mod:`eicore.runs`)."""
+
+from __future__ import annotations

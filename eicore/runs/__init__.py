@@ -1,0 +1,38 @@
+"""Paper-scale runs: registered experiments, a result store with resume, Dask sweeps.
+
+* :mod:`.registry`: :class:`Experiment` (preset, sweep axes, tasks) and :func:`get`;
+* :mod:`.context`: checkpoints and progress inside a running task;
+* :mod:`.store`: :class:`Store`, one atomically written ``.npz`` + ``.json`` per task,
+  with stale and corrupt entries reported, and :meth:`Store.load` (xarray);
+* :mod:`.runner`: :func:`run` (in-process or on Dask) and :func:`compute` (run what is
+  missing, then load), which the chapters call;
+* :mod:`.cli`: the ``eicore`` command line (``list``, ``estimate``, ``run``, ``status``).
+
+See the appendix chapter *Reproducing at full scale*.
+"""
+
+from __future__ import annotations
+
+from .context import Context, Interrupted
+from .registry import Experiment, Task, experiments, get, register
+from .runner import RunReport, compute, execute, plan, run
+from .store import Entry, Status, Store, default_root
+
+__all__ = [
+    "Context",
+    "Entry",
+    "Experiment",
+    "Interrupted",
+    "RunReport",
+    "Status",
+    "Store",
+    "Task",
+    "compute",
+    "default_root",
+    "execute",
+    "experiments",
+    "get",
+    "plan",
+    "register",
+    "run",
+]

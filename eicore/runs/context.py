@@ -1,0 +1,171 @@
+"""What a running task gets besides its points: checkpoints and progress.
+
+A task that runs for hours saves its whole state every ``every`` seconds and resumes from
+the last save. The pattern inside an experiment's ``run(task, ctx)``::
+
+    state = ctx.resume()                 # None on a fresh start
+    if state is None:
+        state = dict(sim=..., streams=..., curve=..., done=0)   # everything that changes
+    bar = ctx.progress(total, "patterns", done=state["done"])
+    while state["done"] < total:
+        ...advance the simulation by one chunk...
+        state["done"] += n; bar.update(n)
+        ctx.checkpoint(state)            # saved only if `every` seconds have passed
+    return results
+
+The state is pickled whole: weights, optimiser state, every random generator (NumPy's
+``Generator`` pickles its bit-generator state exactly), counters and partial learning
+curves, so a resumed task continues bitwise as if it had never stopped. Writes are
+atomic (temporary name, then rename). Checkpoint files are private to the store that
+wrote them and are deleted once the task's result is stored; only files written by
+eicore are ever unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Context", "Interrupted", "atomic_write_bytes"]
+
+
+class Interrupted(Exception):  # noqa: N818  (a signal, not an error)
+    """Raised by a context made with ``stop_after`` (tests of resume) or by ``budget``."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class _NoBar:
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix_str(self, *_a, **_k) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Bar:
+    """A progress bar that also reports its units to the context (for estimates)."""
+
+    def __init__(self, ctx: Context, inner: Any, total: float, done: float):
+        self.ctx, self.inner, self.total, self.n = ctx, inner, total, done
+
+    def update(self, n: float = 1) -> None:
+        self.n += n
+        self.inner.update(n)
+        self.ctx._units(self.n, self.total)
+
+    def set_postfix_str(self, *a, **k) -> None:
+        self.inner.set_postfix_str(*a, **k)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Context:
+    """Checkpointing and progress for one task.
+
+    ``path``: checkpoint file (``None``: no checkpoints); ``every``: seconds between saves
+    (0: at every call of :meth:`checkpoint`); ``progress``: show progress bars (tqdm);
+    ``stop_after``: raise :class:`Interrupted` after that many saved checkpoints (tests);
+    ``budget``: raise :class:`Interrupted` once that many seconds have passed after the
+    first progress update (``eicore estimate`` uses it to time a slice of a task).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, every: float = 300.0,
+                 progress: bool = False, stop_after: int | None = None,
+                 budget: float | None = None, position: int = 1):
+        self.path = Path(path) if path is not None else None
+        self.every = float(every)
+        self.show = progress
+        self.stop_after = stop_after
+        self.budget = budget
+        self.position = position
+        self.saves = 0
+        self._last = time.monotonic()
+        self.resumed = False
+        # (wall time, units done, total units) of the first and latest progress updates
+        self.first_units: tuple[float, float, float] | None = None
+        self.last_units: tuple[float, float, float] | None = None
+
+    # ----------------------------------------------------------------- checkpoints
+    def resume(self) -> Any:
+        """The last checkpointed state of this task, or ``None``."""
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            with open(self.path, "rb") as f:
+                state = pickle.load(f)
+        except Exception:  # a checkpoint we cannot read: start over, never crash
+            return None
+        self.resumed = True
+        return state
+
+    def checkpoint(self, state: Any, *, force: bool = False) -> bool:
+        """Save ``state`` if ``every`` seconds have passed (or ``force``); True if saved."""
+        if self.path is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._last < self.every:
+            return False
+        atomic_write_bytes(self.path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        self._last = now
+        self.saves += 1
+        if self.stop_after is not None and self.saves >= self.stop_after:
+            raise Interrupted(f"stopped after {self.saves} checkpoint(s)")
+        return True
+
+    def discard(self) -> None:
+        """Delete the checkpoint (after the result is safely stored)."""
+        if self.path is not None:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+    # ----------------------------------------------------------------- progress
+    def progress(self, total: float, desc: str, *, done: float = 0, unit: str = "it") -> Any:
+        """A progress bar over ``total`` units of work (``done`` already done on resume).
+
+        The units also time the task for ``eicore estimate``: report work as it happens.
+        """
+        if self.show:
+            from ..progress import tqdm
+
+            inner = tqdm(total=total, initial=done, desc=desc, unit=unit, leave=False,
+                         position=self.position, dynamic_ncols=True, mininterval=1.0)
+        else:
+            inner = _NoBar()
+        self._units(done, total)
+        return _Bar(self, inner, total, done)
+
+    def _units(self, done: float, total: float) -> None:
+        now = time.monotonic()
+        rec = (now, float(done), float(total))
+        if self.first_units is None or total != self.first_units[2]:
+            self.first_units = rec
+        self.last_units = rec
+        if (self.budget is not None and now - self.first_units[0] > self.budget
+                and done > self.first_units[1]):
+            raise Interrupted("time budget of the slice used up")

@@ -1,0 +1,255 @@
+"""Running tasks: in this process, or on a Dask cluster, writing each result as it lands.
+
+:func:`run` is what ``eicore run`` and the chapters call. It plans the tasks of the
+selected points that the store does not hold yet, runs them, and writes every finished
+task to the store at once, so an interruption loses only the tasks in flight (and, with
+checkpoints, only the minutes since their last checkpoint). :func:`compute` runs what is
+missing and returns the labelled results.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..scale import current_scale
+from .context import Context
+from .registry import Experiment, Task, get
+from .store import Entry, Store
+
+__all__ = ["RunReport", "compute", "execute", "plan", "run"]
+
+
+def _backend_info() -> dict[str, str]:
+    from ..backend import backend_name
+
+    name = backend_name()
+    device = "cpu"
+    if name == "cupy":
+        try:
+            import array_api_compat.cupy as cxp  # noqa: F401
+
+            from ..backend import get_xp
+
+            dev = get_xp().asarray([0.0]).device
+            device = f"cuda:{dev.id}"
+        except Exception:
+            device = "cuda"
+    return dict(backend=name, device=device)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
+            checkpoint_every: float = 300.0, progress: bool = False,
+            ctx: Context | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run one task; return ``(arrays, info)`` with the run facts (times, backend, host).
+
+    With ``checkpoint`` (a file), the task resumes from it and saves its state every
+    ``checkpoint_every`` seconds.
+    """
+    exp = get(task.experiment)
+    ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress)
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = dict(exp.run(task, ctx))
+    info = dict(
+        wall_seconds=round(time.perf_counter() - t0, 3),
+        cpu_seconds=round(time.process_time() - c0, 3),
+        peak_rss_mib=round(_peak_rss_mib(), 1),
+        resumed=ctx.resumed,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        **_backend_info(),
+    )
+    return result, info
+
+
+def _run_on_worker(name: str, scale: str, points: list[dict], checkpoint: str | None,
+                   checkpoint_every: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a Dask worker runs: rebuild the task from plain data, execute it."""
+    exp = get(name)
+    (task,) = exp.tasks(scale, batch=len(points), points=points)
+    return execute(task, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+
+
+@dataclass
+class RunReport:
+    """What :func:`run` did: tasks run and skipped, and the entries it wrote."""
+
+    experiment: str
+    scale: str
+    tasks: list[Task] = field(default_factory=list)
+    skipped_points: int = 0
+    written: list[Entry] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"{self.experiment} [{self.scale}]: {len(self.written)} of {len(self.tasks)} "
+                f"task(s) run and stored, {self.skipped_points} point(s) already in the store, "
+                f"{self.wall_seconds:.1f} s")
+
+
+def plan(experiment: str | Experiment, scale: str | None = None, *,
+         store: Store | None = None, only: Mapping[str, Iterable[Any]] | None = None,
+         batch: int | None = None, same_code: bool = False) -> tuple[list[Task], int]:
+    """The tasks still to run for the selected points, and how many points are done."""
+    exp = get(experiment)
+    s = current_scale(scale)
+    store = store or Store()
+    pts = exp.points(s, only)
+    st = store.status(exp, s, points=pts, same_code=same_code)
+    return exp.tasks(s, batch=batch, points=st.missing), len(st.done)
+
+
+def run(experiment: str | Experiment, scale: str | None = None, *,
+        store: Store | str | os.PathLike | None = None,
+        only: Mapping[str, Iterable[Any]] | None = None, batch: int | None = None,
+        workers: int = 1, scheduler: str | None = None, client: Any = None,
+        checkpoint_every: float = 300.0, progress: bool | None = None,
+        on_result: Callable[[Entry], None] | None = None, same_code: bool = False) -> RunReport:
+    """Run the selected points of an experiment that the store does not hold yet.
+
+    ``workers=1`` (and no ``scheduler``/``client``) runs the tasks in this process, one
+    after the other. ``workers=N`` starts a Dask ``LocalCluster`` of N single-threaded
+    worker processes; ``scheduler`` connects to a running Dask scheduler; ``client`` uses
+    a given ``distributed.Client``. Every finished task is written to the store as soon as
+    it is back. Progress bars default to on in a terminal, off otherwise.
+    """
+    exp = get(experiment)
+    s = current_scale(scale)
+    store = store if isinstance(store, Store) else Store(store)
+    store.writable()
+    if progress is None:
+        progress = _interactive()
+    tasks, done = plan(exp, s, store=store, only=only, batch=batch, same_code=same_code)
+    report = RunReport(exp.name, s, tasks=tasks, skipped_points=done)
+    t0 = time.perf_counter()
+    if not tasks:
+        return report
+    if client is None and scheduler is None and int(workers) <= 1:
+        _run_serial(tasks, store, report, checkpoint_every, progress, on_result)
+    else:
+        _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
+                  workers=int(workers), scheduler=scheduler, client=client)
+    report.wall_seconds = time.perf_counter() - t0
+    return report
+
+
+def _interactive() -> bool:
+    import sys
+
+    if os.environ.get("EICORE_PROGRESS", "").lower() in ("0", "off", "false", "no"):
+        return False
+    return sys.stderr.isatty()
+
+
+def _task_bar(tasks: list[Task], progress: bool, desc: str):
+    if not progress:
+        return None
+    from ..progress import tqdm
+
+    return tqdm(total=len(tasks), desc=desc, unit="task", position=0, dynamic_ncols=True)
+
+
+def _run_serial(tasks, store, report, checkpoint_every, progress, on_result):
+    bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
+    try:
+        for task in tasks:
+            ckpt = store.checkpoint_path(task)
+            ctx = Context(ckpt, every=checkpoint_every, progress=progress)
+            arrays, info = execute(task, ctx=ctx)
+            entry = store.write(task, arrays, info)
+            ctx.discard()
+            report.written.append(entry)
+            if on_result is not None:
+                on_result(entry)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigurationError(
+            "--workers N > 1 and --scheduler need dask.distributed: "
+            "pip install 'eicore[dist]' (or use --workers 1 to run in this process)") from None
+    return distributed
+
+
+def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, workers,
+              scheduler, client):
+    distributed = _dask()
+    own_cluster = own_client = None
+    try:
+        if client is None:
+            if scheduler is not None:
+                try:
+                    own_client = client = distributed.Client(scheduler, timeout="10s")
+                except (OSError, TimeoutError) as exc:
+                    raise ConfigurationError(
+                        f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the "
+                        "address (e.g. tcp://host:8786) and that the scheduler is running"
+                    ) from None
+            else:
+                env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                       "MKL_NUM_THREADS": "1", "EICORE_PROGRESS": "0"}
+                for k in ("EICORE_BACKEND", "EICORE_DATA", "EICORE_CACHE"):
+                    if k in os.environ:
+                        env[k] = os.environ[k]
+                own_cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, env=env)
+                own_client = client = distributed.Client(own_cluster)
+        futures = {}
+        for task in tasks:
+            fut = client.submit(
+                _run_on_worker, task.experiment, task.scale, [dict(p) for p in task.points],
+                str(store.checkpoint_path(task)), checkpoint_every,
+                key=f"eicore-{task.experiment}-{task.scale}-{task.key}", pure=False, retries=2)
+            futures[fut] = task
+        bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}] on Dask")
+        try:
+            for fut in distributed.as_completed(futures):
+                task = futures[fut]
+                arrays, info = fut.result()
+                entry = store.write(task, arrays, info)
+                Context(store.checkpoint_path(task)).discard()
+                report.written.append(entry)
+                if on_result is not None:
+                    on_result(entry)
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def compute(experiment: str | Experiment, scale: str | None = None, *,
+            store: Store | str | os.PathLike | None = None,
+            only: Mapping[str, Iterable[Any]] | None = None, **kwargs: Any):
+    """Run whatever the store lacks of the selected points, then load them all (xarray).
+
+    This is what the chapters call: results already in the store (e.g. made by
+    ``eicore run`` or by an earlier chapter of the same source code) are reused; those
+    made with other preset values or other source code of the part are recomputed.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    kwargs.setdefault("same_code", True)
+    run(experiment, scale, store=store, only=only, **kwargs)
+    return store.load(experiment, scale, only=only, same_code=kwargs["same_code"])

@@ -1,0 +1,61 @@
+"""A small stochastic experiment that exercises the runner (hidden from ``eicore list``).
+
+Each point is a random walk of ``steps`` steps with its own seed and step size, advanced in
+chunks with a checkpoint after each: cheap enough for the tests of the store, the
+checkpoints, the command line and Dask, and sensitive to any change in the random stream.
+"""
+
+from __future__ import annotations
+
+from ..backend import host
+from ..scale import Preset
+from .registry import Experiment, Task, register
+
+SELFTEST = Preset(
+    "runs.selftest",
+    ci=dict(steps=4000, chunk=250, seeds=4, step_size=[0.5, 1.0, 2.0], sleep=0.0),
+    full=dict(steps=40000, chunk=1000, seeds=8, step_size=[0.5, 1.0, 2.0], sleep=0.0),
+    doc="random walks; tests of the runner",
+)
+
+
+def run(task: Task, ctx) -> dict:
+    """Random walks of every point of ``task`` (one generator per point)."""
+    import time
+
+    p = task.p
+    state = ctx.resume()
+    if state is None:
+        state = dict(
+            gens=[host.random.default_rng([int(pt["seed"]), 7]) for pt in task.points],
+            x=host.zeros(len(task.points)), path=[], done=0,
+        )
+    size = host.asarray(task.values("step_size"), dtype=float)
+    bar = ctx.progress(p.steps, "steps", done=state["done"])
+    while state["done"] < p.steps:
+        n = min(p.chunk, p.steps - state["done"])
+        steps = host.stack([g.standard_normal(n) for g in state["gens"]])
+        state["x"] = state["x"] + size * steps.sum(axis=1)
+        state["path"].append(state["x"].copy())
+        state["done"] += n
+        if p.sleep:
+            time.sleep(p.sleep)
+        bar.update(n)
+        ctx.checkpoint(state)
+    bar.close()
+    return dict(final=state["x"], path=host.stack(state["path"], axis=1),
+                chunk_end=host.arange(1, len(state["path"]) + 1) * p.chunk)
+
+
+SELFTEST_EXPERIMENT = register(Experiment(
+    name="runs.selftest",
+    run=run,
+    presets=(SELFTEST,),
+    axes=lambda p: dict(step_size=p.step_size, seed=list(range(p.seeds))),
+    batch=4,
+    separate=(),
+    dims=dict(path=("chunk",), chunk_end=("chunk",)),
+    coords=("chunk_end",),
+    doc="random walks with checkpoints (tests of the runner)",
+    hidden=True,
+))
