@@ -8,10 +8,11 @@ Part III of the book (``book/disinhibition/``). Modules:
 * :mod:`.dynamics`: vector field, ODE and fixed-point steady states;
 * :mod:`.feedback`: feedback weights from the open-loop Jacobian;
 * :mod:`.learning`: exact-inv / lin-thresh rules, Adam, BP baseline;
-* :mod:`.training`: training loop and open-loop evaluation;
+* :mod:`.training`: resumable training loop and open-loop evaluation;
 * :mod:`.single_unit`: single-unit plasticity curves (Fig 3, S1, S2);
 * :mod:`.student_teacher`: online student-teacher learning (Fig 4);
-* :mod:`.presets`: ``ci`` / ``full`` parameter sets.
+* :mod:`.presets`: ``ci`` / ``full`` parameter sets;
+* :mod:`.protocols`: the registered experiments (Table 1, Fig 4, gradient alignment).
 """
 
 from .activation import SOFTPLUS, SoftReLU
@@ -52,12 +53,13 @@ from .ode import ODEInfo, integrate
 from .presets import ALIGNMENT, FIG4, TABLE1
 from .single_unit import FIG3_ACT, unit_steady_state
 from .student_teacher import StudentTeacher, StudentTeacherConfig
-from .training import TRAINERS, Trainer, digits_784, fit, load_dataset
+from .training import TRAINERS, Fit, Trainer, digits_784, fit, load_dataset
 
 __all__ = [
     "ALIGNMENT",
     "FIG3_ACT",
     "FIG4",
+    "Fit",
     "TABLE1",
     "StudentTeacher",
     "StudentTeacherConfig",

@@ -132,15 +132,17 @@ def bp_forward(params: Params, cfg: MicrocircuitConfig, x):
 
 
 def bp_loss_and_grads(params: Params, cfg: MicrocircuitConfig, x, y_star):
-    """Batch-mean loss (soft-target CE or MSE) of the MLP and its exact gradient by back-prop."""
+    """Batch-mean loss (soft-target CE or MSE) of the MLP and its exact gradient by back-prop.
+
+    With a stack of networks the loss has one value per network ``(S,)``."""
     xp = namespace(x)
     B = x.shape[-2]
     logits, pre, acts = bp_forward(params, cfg, x)
     if cfg.loss == "ce":
-        loss = -xp.mean(xp.sum(y_star * log_softmax(logits), axis=-1))
+        loss = -xp.mean(xp.sum(y_star * log_softmax(logits), axis=-1), axis=-1)
         g = (softmax(logits) * xp.sum(y_star, axis=-1, keepdims=True) - y_star) / B
     else:
-        loss = xp.mean(xp.sum((logits - y_star) ** 2, axis=-1))
+        loss = xp.mean(xp.sum((logits - y_star) ** 2, axis=-1), axis=-1)
         g = 2.0 * (logits - y_star) / B
     grads = [xp.matmul(acts[-1].mT, g)]
     g = xp.matmul(g, params.W_out.mT)

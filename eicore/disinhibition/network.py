@@ -245,9 +245,10 @@ def output_error(u_out, y_star, loss="ce"):
 
 
 def cross_entropy(u_out, y_star):
-    """Soft-target cross-entropy ``-sum y* log softmax(u_out)``, mean over the batch."""
+    """Soft-target cross-entropy ``-sum y* log softmax(u_out)``, mean over the batch
+    (one value per network for a stack of networks)."""
     xp = namespace(u_out)
-    return -xp.mean(xp.sum(y_star * log_softmax(u_out), axis=-1))
+    return -xp.mean(xp.sum(y_star * log_softmax(u_out), axis=-1), axis=-1)
 
 
 def mse(u_out, y_star):

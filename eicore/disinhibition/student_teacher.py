@@ -170,6 +170,18 @@ class StudentTeacher:
         self.exact = asarray([1.0 if r == "exact" else 0.0 for r in self.rules] * 2, dt, xp)
         self.history = {"OL": [], "CL": [], "H": [], "n_steps": []}
 
+    # ------------------------------------------------------------ pickling
+    def __getstate__(self):
+        """Everything but the array namespace (a module does not pickle): a pickled
+        ``StudentTeacher`` resumes bitwise (the checkpoints of Fig 4's experiment)."""
+        d = dict(self.__dict__)
+        d["xp"] = None
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self.xp = namespace(self.state["W1"])
+
     # ------------------------------------------------------------ dynamics
     def jacobians(self, s):
         """Normalised ``Jac_1`` ``(N, n2, n1)`` and ``Jac_2`` ``(N, n2, n2)`` (spec §1.12)."""

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..backend import HostRNG, asarray, get_xp, host, namespace
+from ..backend import asarray, get_xp, host, namespace, to_numpy
 from ..errors import ConfigurationError
 from .dynamics import closed_loop_steady_state, open_loop_steady_state
 from .feedback import feedback_weights
 from .learning import RULES, Adam, bp_forward, bp_loss_and_grads, lin_thresh_point, local_gradients
 from .network import MicrocircuitConfig, Params, cross_entropy, init_params, soft_targets
 
-__all__ = ["TRAINERS", "Trainer", "fit", "digits_784", "load_dataset"]
+__all__ = ["TRAINERS", "Fit", "Trainer", "fit", "digits_784", "load_dataset"]
 
 #: Accepted training-rule names: the two dis-inhibitory rules and the BP baseline.
 TRAINERS = ("bp", *RULES)
+
+
+def _losses(loss):
+    """A batch-mean loss as a float, or a list of floats for a stack of networks."""
+    a = to_numpy(loss)
+    return float(a) if a.ndim == 0 else [float(v) for v in a]
 
 
 @dataclass
@@ -63,7 +69,7 @@ class Trainer:
         y_star = self.targets(labels)
         if self.rule == "bp":
             loss, grads = bp_loss_and_grads(self.params, self.cfg, x, y_star)
-            self.last = {"loss": float(loss)}
+            self.last = {"loss": _losses(loss)}
             return grads
         ol = open_loop_steady_state(self.params, self.cfg, x)
         Q = feedback_weights(self.params, self.cfg, ol, average=self.average, norm=self.fb_norm)
@@ -71,11 +77,15 @@ class Trainer:
             self.params, self.cfg, x, Q, y_star, init=ol, return_iterations=True
         )
         y0 = lin_thresh_point(self.cfg, ol) if self.rule == "lin-thresh" else None
-        self.last = {"loss": float(cross_entropy(ol.u_out, y_star)), "cl_iterations": n_outer}
+        self.last = {"loss": _losses(cross_entropy(ol.u_out, y_star)),
+                     "cl_iterations": n_outer}
         return local_gradients(self.rule, self.params, self.cfg, x, cl, y0)
 
     def step(self, x, labels) -> dict:
-        """One training step (spec §1.5); returns diagnostics (open-loop loss, CL iterations)."""
+        """One training step (spec §1.5); returns diagnostics (open-loop loss, CL iterations).
+
+        ``x`` ``(B, n_in)`` and ``labels`` ``(B,)``, or per network ``(S, B, n_in)`` and
+        ``(S, B)``; the loss is then a list with one value per network."""
         grads = self.gradients(x, labels)
         self.params = self.params.with_arrays(self.adam.step(self.params.arrays(), grads))
         return self.last
@@ -101,27 +111,113 @@ class Trainer:
         return [int(c) / n for c in correct]
 
 
+class Fit:
+    """A resumable training run: :func:`fit` one batch at a time (Table 1, chapter
+    ``06_table1``).
+
+    Everything that changes is an attribute: the trainer (weights and Adam state), the
+    data-order generator(s), the current epoch's permutation and position in it, the
+    losses of the epoch so far and the per-epoch history. A ``Fit`` pickles whole, so a
+    run checkpointed between two calls of :meth:`advance` continues bitwise as if it had
+    never stopped. The data are passed to :meth:`advance`, not stored.
+
+    ``seed`` sets the data order: one int gives one order shared by all networks of the
+    trainer (the inputs are then shared ``(B, n_in)``); with a trainer of ``S`` networks
+    (``n_networks``), a sequence of ``S`` seeds gives every network its own order, the one
+    it would have alone (inputs ``(S, B, n_in)``).
+    """
+
+    def __init__(self, trainer: Trainer, n_train: int, *, epochs: int, batch: int = 100,
+                 seed=0):
+        self.trainer = trainer
+        self.n_train, self.epochs, self.batch = int(n_train), int(epochs), int(batch)
+        if self.batch < 1 or self.batch > self.n_train:
+            raise ConfigurationError(f"batch must be 1..{self.n_train} samples, got {batch}")
+        S = trainer.params.n_networks
+        self.per_network = not isinstance(seed, int)
+        if self.per_network:
+            seeds = [int(s) for s in seed]
+            if S is None or len(seeds) != S:
+                raise ConfigurationError(
+                    f"one data-order seed per network: got {len(seeds)} seeds for "
+                    f"{'a single network' if S is None else f'{S} networks'}")
+            self.gens = [host.random.default_rng(s) for s in seeds]
+        else:
+            self.gens = [host.random.default_rng(seed)]
+        self.epoch = 0      # finished epochs
+        self.perm = None    # permutation(s) of the current epoch, (n,) or (S, n)
+        self.pos = 0        # next sample of the current permutation
+        self.losses = []    # per-step losses of the current epoch
+        self.steps = 0      # finished steps in all
+        self.hist = {"test_accuracy": [], "train_loss": []}
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Full batches per epoch (a last partial batch is dropped)."""
+        return self.n_train // self.batch
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.epochs
+
+    def _batch(self, x, y):
+        xp = namespace(x)
+        if not self.per_network:
+            idx = xp.asarray(self.perm[self.pos : self.pos + self.batch])
+            return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
+        idx = self.perm[:, self.pos : self.pos + self.batch]
+        S, B = idx.shape
+        flat = xp.asarray(idx.reshape(-1))
+        xb = xp.reshape(xp.take(x, flat, axis=0), (S, B, *x.shape[1:]))
+        return xb, xp.reshape(xp.take(y, flat, axis=0), (S, B))
+
+    def _mean_loss(self):
+        if not self.per_network and not isinstance(self.losses[0], list):
+            return sum(self.losses) / len(self.losses)
+        n = len(self.losses[0])
+        return [sum(l[k] for l in self.losses) / len(self.losses) for k in range(n)]
+
+    def advance(self, x_train, y_train, x_test, y_test, max_steps=None) -> int:
+        """Train for up to ``max_steps`` steps (default: to the end), evaluating the
+        open-loop test accuracy at the end of every epoch; returns the steps taken."""
+        if x_train.shape[0] != self.n_train:
+            raise ConfigurationError(
+                f"this run was set up for {self.n_train} training samples, got {x_train.shape[0]}")
+        taken = 0
+        while not self.done and (max_steps is None or taken < max_steps):
+            if self.perm is None:
+                perms = [g.permutation(self.n_train) for g in self.gens]
+                self.perm = host.stack(perms) if self.per_network else perms[0]
+                self.pos, self.losses = 0, []
+            info = self.trainer.step(*self._batch(x_train, y_train))
+            self.losses.append(info["loss"])
+            self.pos += self.batch
+            self.steps += 1
+            taken += 1
+            if self.pos + self.batch > self.n_train:  # end of the epoch
+                self.hist["train_loss"].append(self._mean_loss())
+                self.hist["test_accuracy"].append(self.trainer.accuracy(x_test, y_test))
+                self.epoch += 1
+                self.perm, self.losses = None, []
+        return taken
+
+
 def fit(
     trainer: Trainer, x_train, y_train, x_test, y_test, *, epochs, batch=100, seed=0, progress=None
 ):
     """Train for ``epochs`` epochs (reshuffled each epoch, only full batches), evaluating the
-    open-loop test accuracy after each. Returns a dict of per-epoch lists."""
-    xp = namespace(x_train)
-    gen = HostRNG(seed, xp=xp).generator
-    n = x_train.shape[0]
-    hist = {"test_accuracy": [], "train_loss": []}
-    for _ in range(epochs):
-        perm = gen.permutation(n)
-        losses = []
-        for i in range(0, n - batch + 1, batch):
-            idx = xp.asarray(perm[i : i + batch])
-            info = trainer.step(xp.take(x_train, idx, axis=0), xp.take(y_train, idx, axis=0))
-            losses.append(info["loss"])
-        hist["train_loss"].append(sum(losses) / len(losses))
-        hist["test_accuracy"].append(trainer.accuracy(x_test, y_test))
+    open-loop test accuracy after each. Returns a dict of per-epoch lists. ``seed``: see
+    :class:`Fit` (which this runs to the end, one epoch at a time)."""
+    run = Fit(trainer, x_train.shape[0], epochs=epochs, batch=batch, seed=seed)
+    while not run.done:
+        run.advance(x_train, y_train, x_test, y_test, max_steps=run.steps_per_epoch)
         if progress is not None:
             progress.update(1)
-    return hist
+    return run.hist
 
 
 def digits_784(seed=0, train_fraction=0.7, xp=None):
