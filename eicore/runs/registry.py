@@ -210,9 +210,10 @@ def select(axes: Mapping[str, Sequence[Any]], only: Mapping[str, Iterable[Any]] 
         for w in wanted:
             hits = [v for v in axes[axis] if _same(v, w)]
             if not hits:
+                vals = list(axes[axis])
                 raise ConfigurationError(
                     f"{experiment}: {axis}={w!r} is not a point of the sweep; "
-                    f"choose from {_span(list(axes[axis])) if len(axes[axis]) > 12 else list(axes[axis])}")
+                    f"choose from {_span(vals) if len(vals) > 12 else vals}")
             matched.extend(hits)
         out[axis] = matched
     return out

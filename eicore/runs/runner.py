@@ -162,11 +162,18 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result):
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
     try:
         for task in tasks:
-            ckpt = store.checkpoint_path(task)
-            ctx = Context(ckpt, every=checkpoint_every, progress=progress)
-            arrays, info = execute(task, ctx=ctx)
-            entry = store.write(task, arrays, info)
-            ctx.discard()
+            if not store.claim(task):  # another process ran it meanwhile
+                if bar is not None:
+                    bar.update(1)
+                continue
+            try:
+                ckpt = store.checkpoint_path(task)
+                ctx = Context(ckpt, every=checkpoint_every, progress=progress)
+                arrays, info = execute(task, ctx=ctx)
+                entry = store.write(task, arrays, info)
+                ctx.discard()
+            finally:
+                store.release(task)
             report.written.append(entry)
             if on_result is not None:
                 on_result(entry)
@@ -209,7 +216,7 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
                         env[k] = os.environ[k]
                 own_cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, env=env)
+                    dashboard_address=":0", env=env)
                 own_client = client = distributed.Client(own_cluster)
         futures = {}
         for task in tasks:

@@ -59,3 +59,22 @@ SELFTEST_EXPERIMENT = register(Experiment(
     doc="random walks with checkpoints (tests of the runner)",
     hidden=True,
 ))
+
+SELFTEST_SLOW = Preset(
+    "runs.selftest_slow",
+    ci=dict(steps=2000, chunk=100, seeds=4, step_size=[0.5, 1.0, 2.0], sleep=0.03),
+    full=dict(steps=2000, chunk=100, seeds=4, step_size=[0.5, 1.0, 2.0], sleep=0.03),
+    doc="random walks that take about 0.6 s per task; tests of kills and resumes",
+)
+
+SELFTEST_SLOW_EXPERIMENT = register(Experiment(
+    name="runs.selftest_slow",
+    run=run,
+    presets=(SELFTEST_SLOW,),
+    axes=lambda p: dict(step_size=p.step_size, seed=list(range(p.seeds))),
+    batch=2,
+    dims=dict(path=("chunk",), chunk_end=("chunk",)),
+    coords=("chunk_end",),
+    doc="slow random walks (tests of the runner)",
+    hidden=True,
+))

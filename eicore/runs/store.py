@@ -148,6 +148,48 @@ class Store:
     def checkpoint_path(self, task: Task) -> Path:
         return self.folder(task.experiment, task.scale) / f"{task.key}.ckpt"
 
+    def claim(self, task: Task, *, wait: float = 24 * 3600.0, poll: float = 2.0) -> bool:
+        """Take the lock of ``task`` so that two processes never run it at once.
+
+        Returns True when this process holds the lock (release it with :meth:`release`),
+        False if another process held it and finished the task meanwhile. A lock left by a
+        process that no longer runs on this host is taken over.
+        """
+        import time
+
+        lock = self.folder(task.experiment, task.scale) / f"{task.key}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        me = f"{socket.gethostname()} {os.getpid()}"
+        t0 = time.monotonic()
+        while True:
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                with os.fdopen(fd, "w") as f:
+                    f.write(me)
+                if (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
+                    lock.unlink()  # it finished while we waited
+                    return False
+                return True
+            except FileExistsError:
+                if _lock_is_dead(lock):
+                    try:
+                        lock.unlink()
+                    except FileNotFoundError:
+                        pass
+                    continue
+            if (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
+                return False
+            if time.monotonic() - t0 > wait:
+                raise EicoreError(f"task {task.key} of {task.experiment} is locked by another "
+                                  f"process ({lock}); delete the lock if no process runs it")
+            time.sleep(poll)
+
+    def release(self, task: Task) -> None:
+        try:
+            (self.folder(task.experiment, task.scale) / f"{task.key}.lock").unlink()
+        except FileNotFoundError:
+            pass
+
     def writable(self) -> None:
         """Raise a clear error unless entries can be written under the root."""
         try:
@@ -292,9 +334,21 @@ class Store:
         pts = exp.points(s, only)
         st = self.status(exp, s, points=pts, same_code=same_code)
         wanted = {_point_key(p) for p in pts}
+        loaded = []
+        for e in st.entries:  # read (and checksum) every entry; corrupt ones are left out
+            try:
+                loaded.append((e, e.arrays()))
+            except CorruptDataError as exc:
+                st.corrupt.append((e.data_path, str(exc)))
+                bad = {_point_key(p) for p in e.points}
+                st.done = [p for p in st.done if _point_key(p) not in bad]
+                st.missing += [p for p in pts if _point_key(p) in bad]
+        st.entries = [e for e, _ in loaded]
         if st.missing and missing != "ignore":
-            msg = (f"{exp.name} [{s}]: {len(st.missing)} of {len(pts)} points have no result in "
-                   f"{self.root}" + (f" ({len(st.stale)} stale entries)" if st.stale else "")
+            msg = (f"{exp.name} [{s}]: {len(st.missing)} of {len(pts)} points have no valid "
+                   f"result in {self.root}"
+                   + (f" ({len(st.stale)} stale entries)" if st.stale else "")
+                   + (f" ({len(st.corrupt)} corrupt entries)" if st.corrupt else "")
                    + f"; run `eicore run {exp.name} --scale {s}`")
             if missing == "raise":
                 raise EicoreError(msg)
@@ -309,8 +363,7 @@ class Store:
         coords: dict[str, Any] = {}
         sel_axes = {a: list(dict.fromkeys(p[a] for p in pts)) for a in axes}
         flat_shape = (len(pts),)
-        for e in st.entries:
-            arrays = e.arrays()
+        for e, arrays in loaded:
             rows = [(j, index[_point_key(p)]) for j, p in enumerate(e.points)
                     if _point_key(p) in wanted]
             for name, a in arrays.items():
@@ -361,6 +414,23 @@ class Store:
                 p.unlink()
             except FileNotFoundError:
                 pass
+
+
+def _lock_is_dead(lock: Path) -> bool:
+    """True if ``lock`` was written by a process of this host that has ended."""
+    try:
+        hostname, pid = lock.read_text().split()
+    except (OSError, ValueError):
+        return False  # being written right now, or not ours to judge
+    if hostname != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
 
 
 def _version() -> str:

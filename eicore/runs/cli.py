@@ -1,0 +1,316 @@
+"""The ``eicore`` command line: list, estimate, run and check registered experiments.
+
+::
+
+    eicore list [--scale full]
+    eicore estimate dendritic.fig4b_bars --scale full [--seconds 20]
+    eicore run dendritic.fig4b_bars --scale full --only p_corr=0.7,0.9 --seeds 0-4 \\
+        [--store DIR] [--workers N | --scheduler tcp://host:8786] [--backend numpy|cupy] \\
+        [--batch N] [--checkpoint-every SECONDS]
+    eicore status dendritic.fig4b_bars --scale full [--store DIR] [--verify]
+
+Every bad argument ends in one line that says what to do, and a non-zero exit status
+(2 for a usage error, 1 for anything else eicore refuses). ``python -m eicore`` is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ConfigurationError, EicoreError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"eicore: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _parse_only(items: Sequence[str] | None, seeds: str | None) -> dict[str, list[str]]:
+    only: dict[str, list[str]] = {}
+    for item in items or ():
+        for part in item.split(";"):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise ConfigurationError(
+                    f"--only {part!r}: write AXIS=VALUE[,VALUE...], e.g. --only p_corr=0.7,0.9")
+            axis, values = part.split("=", 1)
+            vals = [v.strip() for v in values.split(",") if v.strip()]
+            if not vals:
+                raise ConfigurationError(f"--only {part!r}: no values after '='")
+            only.setdefault(axis.strip(), []).extend(vals)
+    if seeds is not None:
+        only.setdefault("seed", []).extend(str(s) for s in _parse_range(seeds))
+    return only
+
+
+def _parse_range(text: str) -> list[int]:
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                a, b = part[1:].split("-", 1)
+                lo, hi = int(part[0] + a), int(b)
+                if hi < lo:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise ConfigurationError(
+            f"--seeds {text!r}: write a range or list of integers, e.g. 0-4 or 0,2,7") from None
+    return out
+
+
+def _set_backend(name: str | None) -> None:
+    if name is None:
+        return
+    from ..backend import backend_name
+
+    os.environ["EICORE_BACKEND"] = name
+    backend_name()  # raises a one-line error if e.g. cupy has no GPU here
+
+
+def _store(path: str | None):
+    from .store import Store
+
+    return Store(path)
+
+
+def _experiment(name: str):
+    from .registry import get
+
+    return get(name)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..scale import current_scale
+    from .registry import experiments
+
+    s = current_scale(args.scale)
+    rows = []
+    for name, exp in experiments(include_hidden=args.all).items():
+        pts = exp.points(s)
+        tasks = exp.tasks(s)
+        axes = " x ".join(f"{a}({len(v)})" for a, v in exp.sweep(s).items())
+        presets = ", ".join(p.name for p in exp.presets)
+        rows.append((name, axes, len(pts), len(tasks), exp.batch, presets, exp.doc))
+    w = max([len(r[0]) for r in rows] + [10])
+    print(f"experiments at scale {s!r} (points = sweep size; tasks at the default batch)")
+    print(f"{'experiment':<{w}}  {'points':>6}  {'tasks':>5}  {'batch':>5}  sweep / presets")
+    for name, axes, npts, ntask, batch, presets, doc in rows:
+        print(f"{name:<{w}}  {npts:>6}  {ntask:>5}  {batch:>5}  {axes}")
+        print(f"{'':<{w}}  {'':>6}  {'':>5}  {'':>5}  presets: {presets}")
+        if doc:
+            print(f"{'':<{w}}  {'':>6}  {'':>5}  {'':>5}  {doc}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ..scale import current_scale
+
+    exp = _experiment(args.experiment)
+    s = current_scale(args.scale)
+    store = _store(args.store)
+    only = _parse_only(args.only, args.seeds)
+    st = store.status(exp, s, points=exp.points(s, only), verify=args.verify)
+    print(st.summary())
+    print(f"store: {store.root / exp.name / s}")
+    if st.entries:
+        cpu = sum(e.meta.get("cpu_seconds", 0.0) for e in st.entries)
+        print(f"done: {len(st.done)} points, {cpu / 3600:.2f} CPU hours in "
+              f"{len(st.entries)} entries")
+    if st.missing:
+        todo = exp.tasks(s, batch=args.batch, points=st.missing)
+        print(f"missing: {len(st.missing)} points = {len(todo)} task(s) at batch "
+              f"{args.batch or exp.batch}")
+        for t in todo[: args.show]:
+            print(f"  {t.key}  {t.describe()}")
+        if len(todo) > args.show:
+            print(f"  ... and {len(todo) - args.show} more")
+    for e in st.stale:
+        print(f"stale: {e.path.name} (made with other preset values: re-run "
+              f"`eicore run {exp.name} --scale {s}`; remove the old entry when done)")
+    for path, why in st.corrupt:
+        print(f"corrupt: {path.name}: {why}")
+    for path in st.incomplete:
+        print(f"incomplete: {path.name} (a data file without metadata; safe to delete)")
+    return 0 if not (st.corrupt or st.stale) else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..scale import current_scale
+    from .runner import plan, run
+
+    exp = _experiment(args.experiment)
+    s = current_scale(args.scale)
+    only = _parse_only(args.only, args.seeds)
+    exp.points(s, only)  # check the selection before starting anything
+    if args.workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    if args.workers > 1 or args.scheduler:
+        from .runner import _dask
+
+        _dask()
+    _set_backend(args.backend)
+    store = _store(args.store)
+    store.writable()
+    tasks, done = plan(exp, s, store=store, only=only, batch=args.batch)
+    where = (f"the Dask cluster at {args.scheduler}" if args.scheduler else
+             f"a local Dask cluster of {args.workers} processes" if args.workers > 1
+             else "this process")
+    print(f"{exp.name} [{s}]: {len(tasks)} task(s) to run in {where}, {done} point(s) already "
+          f"done; store {store.root}", flush=True)
+    if args.dry_run:
+        for t in tasks:
+            print(f"  {t.key}  {t.describe()}")
+        return 0
+    progress = not args.no_progress and sys.stderr.isatty()
+    report = run(exp, s, store=store, only=only, batch=args.batch, workers=args.workers,
+                 scheduler=args.scheduler, checkpoint_every=args.checkpoint_every,
+                 progress=progress,
+                 on_result=None if progress else lambda e: print(
+                     f"  stored {e.path.name}: {len(e.points)} points, "
+                     f"{e.meta.get('wall_seconds', 0):.1f} s", flush=True))
+    print(report)
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from ..scale import current_scale
+    from .context import Context, Interrupted
+    from .runner import _peak_rss_mib
+
+    exp = _experiment(args.experiment)
+    s = current_scale(args.scale)
+    only = _parse_only(args.only, args.seeds)
+    _set_backend(args.backend)
+    tasks = exp.tasks(s, batch=args.batch, only=only)
+    if not tasks:
+        raise ConfigurationError(f"{exp.name}: the selection has no points")
+    groups: dict[tuple, list] = {}
+    for t in tasks:
+        groups.setdefault(tuple(str(t.points[0].get(a)) for a in exp.separate), []).append(t)
+    print(f"{exp.name} [{s}]: {len(tasks)} task(s) in {len(groups)} group(s); timing a slice "
+          f"of up to {args.seconds:g} s of the first task of each group here", flush=True)
+    total_cpu = 0.0
+    peak = 0.0
+    rows = []
+    for key, ts in groups.items():
+        t = ts[0]
+        ctx = Context(None, budget=args.seconds)
+        rss0 = _peak_rss_mib()
+        c0, w0 = time.process_time(), time.monotonic()
+        finished = True
+        try:
+            exp.run(t, ctx)
+        except Interrupted:
+            finished = False
+        cpu, wall = time.process_time() - c0, time.monotonic() - w0
+        if finished:
+            per_task = cpu
+        else:
+            (tf, uf, total), (tl, ul, _) = ctx.first_units, ctx.last_units
+            rate = (ul - uf) / max(tl - tf, 1e-9)  # units per wall second
+            setup = max(tf - w0, 0.0)
+            per_task = (setup + total / max(rate, 1e-12)) * (cpu / max(wall, 1e-9))
+        mem = max(_peak_rss_mib(), rss0)
+        peak = max(peak, mem)
+        scale_pts = sum(len(x) for x in ts) / len(t)
+        group_cpu = per_task * scale_pts
+        total_cpu += group_cpu
+        label = " ".join(f"{a}={v}" for a, v in zip(exp.separate, key)) or "all"
+        rows.append((label, len(ts), len(t), per_task, group_cpu, mem, finished))
+        print(f"  {label}: {len(ts)} task(s) of {len(t)} points; one task "
+              f"{per_task / 3600:.3g} CPU h ({'measured whole' if finished else 'extrapolated'}),"
+              f" group {group_cpu / 3600:.3g} CPU h; peak memory {mem:.0f} MiB", flush=True)
+    print(f"total: {total_cpu / 3600:.3g} CPU hours for {len(tasks)} task(s); peak memory of one "
+          f"task about {peak:.0f} MiB (process RSS); with N worker processes the wall time is "
+          f"about total / N")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="eicore", description="Run the registered experiments of the book at "
+                 "ci or full scale, store their results, resume, and spread sweeps on Dask.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p, experiment=True):
+        if experiment:
+            p.add_argument("experiment", help="a name from `eicore list`")
+        p.add_argument("--scale", default=None, help="ci, full (default: $EICORE_SCALE or ci)")
+
+    def selection(p):
+        p.add_argument("--only", action="append", metavar="AXIS=V1,V2",
+                       help="restrict a sweep axis to some values (repeatable)")
+        p.add_argument("--seeds", metavar="RANGE", help="restrict the seed axis, e.g. 0-4")
+        p.add_argument("--batch", type=int, default=None, metavar="N",
+                       help="points per task (default: the experiment's)")
+
+    p = sub.add_parser("list", help="experiments, presets, points and tasks")
+    common(p, experiment=False)
+    p.add_argument("--all", action="store_true", help="include hidden (test) experiments")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("estimate", help="time a slice here; print CPU hours and memory")
+    common(p)
+    selection(p)
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each timed slice")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("run", help="run the missing tasks and store each as it finishes")
+    common(p)
+    selection(p)
+    p.add_argument("--store", default=None, metavar="DIR",
+                   help="result store (default: $EICORE_CACHE/results)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="N > 1: a local Dask cluster of N single-threaded processes")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    p.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS",
+                   help="seconds between checkpoints of a running task (default 300)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="done, missing, stale and corrupt tasks")
+    common(p)
+    p.add_argument("--only", action="append", metavar="AXIS=V1,V2")
+    p.add_argument("--seeds", metavar="RANGE")
+    p.add_argument("--batch", type=int, default=None, metavar="N")
+    p.add_argument("--store", default=None, metavar="DIR")
+    p.add_argument("--verify", action="store_true", help="also check every checksum")
+    p.add_argument("--show", type=int, default=10, help="missing tasks to list")
+    p.set_defaults(func=cmd_status)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eicore`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EicoreError as exc:
+        print(f"eicore: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("eicore: interrupted; finished tasks are stored, run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+def _entry() -> Any:  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""The paper-scale layer (eicore.runs): store, checkpoints, resume, command line, Dask.
+
+All tests use the hidden ``runs.selftest`` experiments (random walks, one generator per
+point), so they are fast and independent of the models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from eicore import runs
+from eicore.errors import ConfigurationError, EicoreError
+from eicore.runs import Context, Interrupted, Store
+from eicore.runs.cli import main
+
+SELF = "runs.selftest"
+SLOW = "runs.selftest_slow"
+
+
+def _arrays(store: Store, name: str = SELF) -> dict:
+    ds = store.load(name, "ci")
+    return {k: ds[k].values for k in ds.data_vars}
+
+
+@pytest.fixture
+def serial(tmp_path_factory):
+    """The selftest run serially once (the reference every other way of running must match)."""
+    store = Store(tmp_path_factory.mktemp("serial"))
+    runs.run(SELF, "ci", store=store)
+    return _arrays(store)
+
+
+def test_registry_and_tasks():
+    exp = runs.get(SELF)
+    assert SELF not in runs.experiments() and SELF in runs.experiments(include_hidden=True)
+    pts = exp.points("ci")
+    assert len(pts) == 12 and pts[0] == {"step_size": 0.5, "seed": 0}
+    tasks = exp.tasks("ci", batch=5)
+    assert [len(t) for t in tasks] == [5, 5, 2]
+    assert [p for t in tasks for p in t.points] == pts
+    assert len({t.key for t in tasks}) == 3
+    sel = exp.points("ci", {"step_size": ["2"], "seed": [1, 3]})
+    assert sel == [{"step_size": 2.0, "seed": 1}, {"step_size": 2.0, "seed": 3}]
+    with pytest.raises(ConfigurationError, match="unknown sweep axis"):
+        exp.points("ci", {"rule": ["SB"]})
+    with pytest.raises(ConfigurationError, match="not a point of the sweep"):
+        exp.points("ci", {"seed": [99]})
+    with pytest.raises(ConfigurationError, match="eicore list"):
+        runs.get("no.such")
+
+
+def test_batch_equals_separate_runs(tmp_path, serial):
+    store = Store(tmp_path)
+    runs.run(SELF, "ci", store=store, batch=1)
+    one = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(one[k], serial[k])
+
+
+def test_store_entry_is_self_describing(tmp_path):
+    store = Store(tmp_path)
+    rep = runs.run(SELF, "ci", store=store, only={"step_size": [1.0]})
+    (entry,) = rep.written
+    meta = json.loads(entry.path.read_text())
+    for key in ("experiment", "scale", "params", "points", "seeds", "eicore", "commit",
+                "backend", "device", "wall_seconds", "cpu_seconds", "date", "host", "sha256"):
+        assert key in meta, key
+    assert meta["params"]["runs.selftest"]["steps"] == 4000
+    assert meta["seeds"] == [0, 1, 2, 3]
+    # readable without eicore: plain NumPy
+    with np.load(entry.path.with_suffix(".npz")) as z:
+        assert z["final"].shape == (4,) and z["path"].shape == (4, 16)
+    ds = store.load(SELF, "ci", only={"step_size": [1.0]})
+    assert ds["path"].dims == ("step_size", "seed", "chunk")
+    assert list(ds["chunk_end"].values[:2]) == [250, 500]
+
+
+def test_missing_stale_and_corrupt(tmp_path, serial):
+    store = Store(tmp_path)
+    runs.run(SELF, "ci", store=store)
+    st = store.status(SELF, "ci")
+    assert len(st.done) == 12 and not st.missing
+    e0, e1, e2 = st.entries
+    # stale: made with other preset values -> reported, never loaded
+    meta = json.loads(e0.path.read_text())
+    meta["params"]["runs.selftest"]["steps"] = 10
+    e0.path.write_text(json.dumps(meta))
+    st = store.status(SELF, "ci")
+    assert len(st.stale) == 1 and len(st.missing) == 4
+    with pytest.raises(EicoreError, match=r"4 of 12 points .*\(1 stale"):
+        store.load(SELF, "ci")
+    with pytest.warns(UserWarning):
+        ds = store.load(SELF, "ci", missing="warn")
+    assert int(np.isnan(ds["final"].values).sum()) == 4
+    # corrupt: one flipped byte in the data -> reported, not loaded
+    raw = bytearray(e1.data_path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    e1.data_path.write_bytes(bytes(raw))
+    st = store.status(SELF, "ci", verify=True)
+    assert len(st.corrupt) == 1 and "checksum" in st.corrupt[0][1]
+    ds = store.load(SELF, "ci", missing="ignore")
+    assert int(np.isnan(ds["final"].values).sum()) == 8 and ds.attrs["corrupt"] == 1
+    # unreadable metadata -> corrupt
+    e2.path.write_text("{not json")
+    assert len(store.status(SELF, "ci").corrupt) == 1
+    # a rerun replaces what is not valid (after the stale/corrupt ones are removed)
+    for e in (e0, e1, e2):
+        store.remove(e)
+    rep = runs.run(SELF, "ci", store=store)
+    assert len(rep.tasks) == 3 and rep.skipped_points == 0
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
+
+
+def test_interrupted_task_resumes_bitwise(tmp_path):
+    exp = runs.get(SELF)
+    (task,) = exp.tasks("ci", batch=12)
+    ref = exp.run(task, Context(None))
+    ck = tmp_path / "t.ckpt"
+    with pytest.raises(Interrupted):
+        exp.run(task, Context(ck, every=0, stop_after=5))
+    assert ck.exists()
+    with pytest.raises(Interrupted):  # a second interruption, later
+        exp.run(task, Context(ck, every=0, stop_after=3))
+    ctx = Context(ck, every=0)
+    got = exp.run(task, ctx)
+    assert ctx.resumed
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])
+
+
+def test_resume_skips_finished_tasks(tmp_path, serial):
+    store = Store(tmp_path)
+    seen = []
+
+    def stop_after_two(entry):
+        seen.append(entry)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runs.run(SELF, "ci", store=store, on_result=stop_after_two)
+    rep = runs.run(SELF, "ci", store=store)
+    assert len(rep.tasks) == 1 and rep.skipped_points == 8
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
+
+
+def _cli(*args, **kw):
+    env = dict(os.environ, EICORE_SCALE="ci", EICORE_PROGRESS="0")
+    return subprocess.run([sys.executable, "-m", "eicore", *args], capture_output=True,
+                          text=True, env=env, timeout=kw.get("timeout", 120))
+
+
+def test_sigkill_never_leaves_a_corrupt_entry(tmp_path):
+    """Kill `eicore run` at random moments: entries are whole or absent, resume completes."""
+    store = tmp_path / "store"
+    rnd = random.Random(1)
+    env = dict(os.environ, EICORE_SCALE="ci", EICORE_PROGRESS="0")
+    cmd = [sys.executable, "-m", "eicore", "run", SLOW, "--store", str(store),
+           "--checkpoint-every", "0", "--no-progress"]
+    for _ in range(4):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(1.0, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        st = Store(store).status(SLOW, "ci", verify=True)
+        assert not st.corrupt and not st.stale
+        leftovers = [p for p in (store / SLOW / "ci").glob("*") if p.name.endswith(".tmp")]
+        assert all(p.name.startswith(".") for p in leftovers)  # only temporary names
+    res = _cli("run", SLOW, "--store", str(store), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    ref = Store(tmp_path / "ref")
+    runs.run(SLOW, "ci", store=ref)
+    a, b = _arrays(Store(store), SLOW), _arrays(ref, SLOW)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "no.such"], "unknown experiment"),
+    (["run", SELF, "--only", "rule=SB"], "unknown sweep axis"),
+    (["run", SELF, "--only", "seed=99"], "not a point of the sweep"),
+    (["run", SELF, "--only", "seed"], "AXIS=VALUE"),
+    (["run", SELF, "--seeds", "a-b"], "--seeds"),
+    (["run", SELF, "--backend", "cupy"], "no working GPU"),
+    (["run", SELF, "--scale", "huge"], "unknown scale"),
+    (["status", SELF, "--store", "{file}"], "not a directory"),
+    (["run", SELF, "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_cli_errors_are_one_line(tmp_path, args, words):
+    f = tmp_path / "a_file"
+    f.write_text("")
+    args = [a.replace("{file}", str(f)) for a in args]
+    if "--store" not in args and args[0] == "run":
+        args += ["--store", str(tmp_path / "s")]
+    res = _cli(*args, timeout=60)
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], res.stderr
+
+
+def test_cli_run_status_list(tmp_path, capsys):
+    store = str(tmp_path)
+    assert main(["run", SELF, "--store", store, "--seeds", "0-1", "--only", "step_size=1.0",
+                 "--no-progress"]) == 0
+    assert main(["status", SELF, "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "2/12 points done" in out and "10 missing" in out
+    assert main(["list", "--all"]) == 0
+    assert SELF in capsys.readouterr().out
+    assert main(["estimate", SELF, "--seconds", "0.2"]) == 0
+    assert "CPU hours" in capsys.readouterr().out
+
+
+def test_concurrent_runs_share_tasks(tmp_path):
+    """Two processes running the same sweep (e.g. two chapters) never run a task twice."""
+    store = tmp_path / "store"
+    env = dict(os.environ, EICORE_SCALE="ci", EICORE_PROGRESS="0")
+    cmd = [sys.executable, "-m", "eicore", "run", SLOW, "--store", str(store), "--no-progress"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    stored = sum(o.count("stored ") for o in outs)
+    assert stored == 6, outs
+    assert len(Store(store).status(SLOW, "ci").entries) == 6
+
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as c, distributed.Client(c) as client:
+        yield client
+
+
+def test_dask_sweep_equals_serial(tmp_path, cluster, serial):
+    store = Store(tmp_path)
+    rep = runs.run(SELF, "ci", store=store, client=cluster, batch=2)
+    assert len(rep.written) == 6
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
+
+
+def test_dask_survives_a_killed_worker(tmp_path, cluster):
+    store = Store(tmp_path)
+    killed = []
+
+    def kill_one_worker(entry):
+        if not killed:
+            pids = cluster.run(os.getpid)
+            pid = next(iter(pids.values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    rep = runs.run(SLOW, "ci", store=store, client=cluster, on_result=kill_one_worker)
+    assert killed and len(rep.written) == 6
+    ref = Store(tmp_path / "ref")
+    runs.run(SLOW, "ci", store=ref)
+    a, b = _arrays(store, SLOW), _arrays(ref, SLOW)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_local_cluster_from_workers(tmp_path, serial):
+    store = Store(tmp_path)
+    rep = runs.run(SELF, "ci", store=store, workers=2, batch=3)
+    assert len(rep.written) == 4
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
