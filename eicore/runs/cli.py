@@ -278,7 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, default=1, metavar="N",
                    help="N > 1: a local Dask cluster of N single-threaded processes")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running Dask scheduler, e.g. tcp://host:8786")
+                   help="a running Dask scheduler: tcp://host:8786 or a scheduler file")
     p.add_argument("--backend", choices=("numpy", "cupy"), default=None)
     p.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS",
                    help="seconds between checkpoints of a running task (default 300)")

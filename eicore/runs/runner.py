@@ -72,8 +72,12 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
 
 
 def _run_on_worker(name: str, scale: str, points: list[dict], checkpoint: str | None,
-                   checkpoint_every: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What a Dask worker runs: rebuild the task from plain data, execute it."""
+                   checkpoint_every: float, backend: str | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a Dask worker runs: rebuild the task from plain data, execute it (on the
+    client's backend: a worker started without ``EICORE_BACKEND`` follows the client)."""
+    if backend:
+        os.environ["EICORE_BACKEND"] = backend
     exp = get(name)
     (task,) = exp.tasks(scale, batch=len(points), points=points)
     return execute(task, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
@@ -202,7 +206,11 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
         if client is None:
             if scheduler is not None:
                 try:
-                    own_client = client = distributed.Client(scheduler, timeout="10s")
+                    if os.path.isfile(scheduler):  # dask scheduler --scheduler-file FILE
+                        own_client = client = distributed.Client(scheduler_file=scheduler,
+                                                                 timeout="10s")
+                    else:
+                        own_client = client = distributed.Client(scheduler, timeout="10s")
                 except (OSError, TimeoutError) as exc:
                     raise ConfigurationError(
                         f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the "
@@ -223,6 +231,7 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
             fut = client.submit(
                 _run_on_worker, task.experiment, task.scale, [dict(p) for p in task.points],
                 str(store.checkpoint_path(task)), checkpoint_every,
+                os.environ.get("EICORE_BACKEND"),
                 key=f"eicore-{task.experiment}-{task.scale}-{task.key}", pure=False, retries=2)
             futures[fut] = task
         bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}] on Dask")
