@@ -68,6 +68,14 @@ class SequenceStream:
         self.pos = 0
         return self
 
+    def snapshot(self) -> int:
+        """What changes while the stream is read: its position (see :meth:`restore`)."""
+        return self.pos
+
+    def restore(self, snap: int) -> SequenceStream:
+        self.pos = int(snap)
+        return self
+
 
 class BarsStream:
     """Bar images with correlated pairs, generated on the fly, one generator per network.
@@ -97,6 +105,16 @@ class BarsStream:
             bars.append(br)
         self.last_bars = host.stack(bars)
         return asarray(host.stack(imgs), dtype=self.xp.float32, xp=self.xp)
+
+    def snapshot(self) -> dict:
+        """What changes while the stream is read: the generators' states."""
+        return dict(gens=[g.bit_generator.state for g in self.gens], last_bars=self.last_bars)
+
+    def restore(self, snap: dict) -> BarsStream:
+        for g, st in zip(self.gens, snap["gens"], strict=True):
+            g.bit_generator.state = st
+        self.last_bars = snap["last_bars"]
+        return self
 
 
 def _resize_bilinear(images, size: int):

@@ -166,6 +166,17 @@ def _per_net(v, batch):
     return v
 
 
+def _init_draw(rng, scale, batch, n_z, n_x, init_index, xp):
+    """Normal draws (batch, n_z, n_x): block ``init_index[b]`` of the generator's stream."""
+    if init_index is None:
+        return rng.normal(0.0, scale, (batch, n_z, n_x))
+    idx = [int(i) for i in init_index]
+    if len(idx) != batch or min(idx) < 0:
+        raise ConfigurationError(f"init_index needs {batch} non-negative block numbers, got {idx}")
+    g = rng.normal(0.0, scale, (max(idx) + 1, n_z, n_x))
+    return xp.take(g, xp.asarray(idx, dtype=xp.int64), axis=0)
+
+
 def make_network(
     variant,
     *,
@@ -188,6 +199,7 @@ def make_network(
     F_init: str = "zero",
     F_scale: float = 0.0,
     seed=None,
+    init_index=None,
     D_init: str = "zero",
     xp=None,
     dtype=None,
@@ -214,6 +226,10 @@ def make_network(
         for "slow"/"decay"), ``"random"`` (``|N(0, F_scale^2)|``), or ``"mnist"``
         (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
         spec §1.8) drawn from ``seed``.
+    init_index
+        For ``"random"`` and ``"mnist"``: network ``b`` gets block ``init_index[b]`` of the
+        draws of ``seed`` (default: block ``b``), so that a network starts from the same
+        weights whatever batch it runs in.
     D_init
         ``"zero"`` (the authors' default) or ``"FT"``: start the decoder at ``Fᵀ``, so that
         an analytic-DB network that starts from non-zero ``F`` starts balanced
@@ -249,11 +265,10 @@ def make_network(
     elif F_init == "const":
         F = xp.full((batch, n_z, n_x), F_scale, dtype=dtype)
     elif F_init == "random":
-        F = xp.asarray(
-            xp.abs(HostRNG(seed, xp=xp).normal(0.0, F_scale, (batch, n_z, n_x))), dtype=dtype
-        )
+        g = _init_draw(HostRNG(seed, xp=xp), F_scale, batch, n_z, n_x, init_index, xp)
+        F = xp.asarray(xp.abs(g), dtype=dtype)
     elif F_init == "mnist":
-        g = HostRNG(seed, xp=xp).normal(0.0, 1.0, (batch, n_z, n_x))
+        g = _init_draw(HostRNG(seed, xp=xp), 1.0, batch, n_z, n_x, init_index, xp)
         F = xp.asarray(xp.exp(xp.clip(0.3 * g - 0.2, 0.0, None)) - 0.99, dtype=dtype)
     else:
         raise ConfigurationError(f"unknown F_init {F_init!r}; use zero, const, random or mnist")

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from ..scale import Preset
 
-__all__ = ["BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "SCENES", "VARIANTS_S2", "VARIANTS_S3"]
+__all__ = [
+    "BARS", "DELAYS", "DELAYS_SCENES", "MNIST", "MODEL_DEMO", "SCENES", "VARIANTS_S2",
+    "VARIANTS_S3",
+]  # fmt: skip
+
+MODEL_DEMO = Preset(
+    "dendritic.model_demo",
+    ci=dict(n_train=3000, n_show=6, seeds=1),
+    full=dict(n_train=3000, n_show=6, seeds=1),
+    doc="Chapter 01: one DB network learns 8x8 bars; its spikes and fields",
+)
 
 BARS = Preset(
     "dendritic.fig4_bars",
@@ -62,11 +72,11 @@ DELAYS = Preset(
 # shared by the size scan and the delay scan; the authors lower the rates after
 # ``slow_down_at`` patterns (20,000 s; never reached at ci scale).
 _SCENES_CI = dict(
-    pop_rate_hz=1000.0, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
+    seeds=1, pop_rate_hz=1000.0, n_test=100, n_patches=20000, eta_F=4e-4, eta_D=4e-4, eta_W=1e-3,
     eta_b=6e-3, eta_sigma=2e-5, sigma_final=0.36, F_scale=0.1, slow_down_at=10**9,
 )  # fmt: skip
 _SCENES_FULL = dict(
-    pop_rate_hz=1000.0, n_test=500, n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4,
+    seeds=1, pop_rate_hz=1000.0, n_test=500, n_patches=316_840, eta_F=4e-5, eta_D=4e-5, eta_W=1e-4,
     eta_b=6e-3, eta_sigma=7e-8, sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
 )  # fmt: skip
 

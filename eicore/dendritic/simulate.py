@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import host, is_numpy_namespace, namespace, to_numpy
+from ..backend import get_xp, host, is_numpy_namespace, namespace, to_numpy
 from ..errors import ConfigurationError
 from .inputs import fade_weights
 from .network import Network
@@ -73,6 +73,13 @@ class LogisticNoise:
         host.log(u, out=u)
         return u.reshape(len(self.gens), n, self.n_z)
 
+    def __getstate__(self):
+        # the array namespace (a module) does not pickle: the owner sets it again
+        d = dict(self.__dict__)
+        d["xp"] = None
+        d["_w"] = None
+        return d
+
     def take(self, k: int):
         if self.buf is None or self.pos + k > self.buf.shape[1]:
             rest = self.buf[:, self.pos :] if self.buf is not None else None
@@ -83,7 +90,8 @@ class LogisticNoise:
             self.pos = 0
         out = self.buf[:, self.pos : self.pos + k]
         self.pos += k
-        return self.xp.asarray(out)
+        xp = self.xp if self.xp is not None else get_xp()
+        return xp.asarray(out)
 
 
 def event_driven_update(M, x0, z0, gap: int, lam: float, eta: float):
@@ -191,6 +199,19 @@ class Simulation:
         self.x_last = None
         self.t = 0  # steps simulated so far
         self._fast = is_numpy_namespace(xp)
+
+    def __getstate__(self):
+        # everything that changes (network, traces, noise generators and buffer, step
+        # count) pickles; the namespace and the per-run constants are set again
+        d = dict(self.__dict__)
+        d.pop("xp", None)
+        d.pop("_c", None)
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self.xp = self.net.xp
+        self.noise.xp = self.xp
 
     # ------------------------------------------------------------------ public
     def run(
