@@ -24,6 +24,7 @@ from .network import Network
 __all__ = [
     "current_similarity",
     "influence_vs_rf",
+    "influence_vs_rf_sums",
     "output_weight_vs_influence",
     "sampling_fractions",
     "selectivity",
@@ -107,6 +108,38 @@ def influence_vs_rf(influence: Any, cells: Any, rE: Any, n_bins: int = 9,
     slope = float(host.polyfit(C[keep], infl[keep], 1)[0])
     return dict(centres=centres, mean=mean, sem=sem, count=cnt, slope=slope,
                 r=float(pearson(C[keep], infl[keep])))
+
+
+def influence_vs_rf_sums(mean: Any, sum1: Any, sum2: Any, n_stim: int, cells: Any, rE: Any,
+                         n_bins: int = 9, exclude_self: bool = True) -> dict[str, Any]:
+    """:func:`influence_vs_rf` from per-pair sums over stimuli instead of all influences.
+
+    ``mean (P, NE)`` is the influence averaged over the ``n_stim`` stimuli, ``sum1`` and
+    ``sum2 (P, NE)`` the sums of the influence and of its square over them (float64), so
+    a long perturbation protocol need not keep every stimulus. Bins, means, SEMs and counts
+    are those of :func:`influence_vs_rf` (up to the order of summation); slope and r are
+    computed from ``mean`` exactly as there.
+    """
+    cells = host.asarray(to_numpy(cells)).astype(int)
+    C = to_numpy(rf_correlation(rE))[cells]  # (P, NE)
+    infl = to_numpy(mean)
+    P, NE = C.shape
+    keep = host.ones((P, NE), dtype=bool)
+    if exclude_self:
+        keep[host.arange(P), cells] = False
+    x = C[keep].astype(host.float64)
+    edges = host.linspace(x.min() - 1e-3, x.max() + 1e-3, n_bins + 1)
+    k = host.clip(host.digitize(x, edges) - 1, 0, n_bins - 1)
+    cnt = host.bincount(k, minlength=n_bins).astype(host.float64) * n_stim
+    s1 = host.bincount(k, weights=to_numpy(sum1)[keep], minlength=n_bins)
+    s2 = host.bincount(k, weights=to_numpy(sum2)[keep], minlength=n_bins)
+    with host.errstate(invalid="ignore", divide="ignore"):
+        m = s1 / cnt
+        var = (s2 - cnt * m**2) / (cnt - 1)
+        sem = host.sqrt(host.maximum(var, 0.0) / cnt)
+    slope = float(host.polyfit(C[keep], infl[keep], 1)[0])
+    return dict(centres=0.5 * (edges[1:] + edges[:-1]), mean=m, sem=sem, count=cnt,
+                slope=slope, r=float(pearson(C[keep], infl[keep])))
 
 
 def output_weight_vs_influence(W_IE: Any, influence: Any, cells: Any) -> tuple[Any, Any, float]:

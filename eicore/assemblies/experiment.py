@@ -1,27 +1,22 @@
-"""Training loop, response sweeps, knock-outs, perturbations and a cache of trained runs.
+"""Training loop, response sweeps, knock-outs and perturbations (the core of Part I).
 
 Mackwood et al. (2021): training protocol (Materials and methods, "Synaptic plasticity"),
-knock-outs (Figs 2-3), perturbations (Fig 4). Chapters ``03_fig1`` onwards call
-:func:`trained_conditions`, which trains plastic, output-KO and input-KO networks as
-**one batch** (knock-outs are zeros in per-network learning-rate vectors) and caches the
-result on disk so that chapters share it.
+knock-outs (Figs 2-3), perturbations (Fig 4). :class:`Trainer` is one training run in
+resumable steps (:func:`train` runs it to the end); knock-outs are zeros in per-network
+learning-rate vectors, so plastic and knock-out networks train as one batch. The
+registered experiments of :mod:`.protocols` run these functions and store their results.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import time
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..backend import HostRNG, get_xp, host, to_numpy
+from ..backend import HostRNG, host, to_numpy
 from ..errors import ConfigurationError
 from .dynamics import cold_start, steady_state
-from .network import Network, build_network, stack_networks
+from .network import Network
 from .plasticity import (
     Adam,
     apply_local,
@@ -33,13 +28,13 @@ from .plasticity import (
 __all__ = [
     "CONDITIONS",
     "Sweep",
+    "Trainer",
     "TrainingHistory",
     "learning_rates",
-    "perturbation_experiment",
     "perturbation_influence",
     "response_sweep",
+    "sweep_from_states",
     "train",
-    "trained_conditions",
 ]
 
 #: Conditions: (name, Pyr->PV input plasticity on, PV->Pyr output plasticity on).
@@ -86,11 +81,20 @@ def response_sweep(net: Network, stim: Any = None, *, tol: float = 0.01, dt: flo
     if h0 is None:
         h0 = cold_start(net.B, S, net.NE, net.NI, xp, net.W_EE.dtype)
     h, n = steady_state(net.full_matrix(), b, h0, net.tau(), dt=dt, tol=tol)
+    return sweep_from_states(net, h, stim, steps=n)
+
+
+def sweep_from_states(net: Network, h: Any, stim: Any = None, *, steps: int = 0) -> Sweep:
+    """The :class:`Sweep` of steady states ``h (B, S', N)`` (all stimuli, or ``stim``):
+    rates and currents are recomputed from ``h`` and the weights (e.g. of stored results)."""
+    xp = net.xp
+    h = xp.asarray(h)
+    b = net.drive(None if stim is None else xp.asarray(stim))
     rE = xp.maximum(h[..., : net.NE], 0.0)
     rI = xp.maximum(h[..., net.NE :], 0.0)
     exc = xp.matmul(rE, xp.matrix_transpose(net.W_EE)) + b[..., : net.NE]
     inh = xp.matmul(rI, xp.matrix_transpose(net.W_EI))
-    return Sweep(*(to_numpy(a) for a in (h, rE, rI, exc, inh)), steps=n)
+    return Sweep(*(to_numpy(a) for a in (h, rE, rI, exc, inh)), steps=steps)
 
 
 @dataclass
@@ -100,9 +104,13 @@ class TrainingHistory:
     ``loss (B, trials)``: mean over stimuli of ``1/2 sum_j (h_E_j - rho0)^2`` during each
     trial; ``angle_IE``, ``angle_EI (B, trials*S)``: Eq 7 angles (degrees) between the
     local update and the gradient, per presentation (empty unless requested, NaN where
-    skipped);
-    ``steps (trials*S,)``: solver steps per presentation; ``seconds``: wall time,
+    skipped); ``steps (trials*S,)``: solver steps per presentation; ``seconds``: wall time,
     ``cpu_seconds``: CPU time of this process (robust to other jobs on the machine).
+
+    Histories rebuilt from stored results (:func:`eicore.assemblies.protocols.trained_conditions`)
+    keep only some presentations: ``presentation`` then gives the index of every column
+    of ``angle_IE``/``angle_EI``, and ``angle_IE_median``/``angle_EI_median (B, trials)``
+    the median angle of every trial over all recorded presentations.
     """
 
     loss: Any
@@ -112,6 +120,149 @@ class TrainingHistory:
     seconds: float
     meta: dict = field(default_factory=dict)
     cpu_seconds: float = float("nan")
+    presentation: Any = None
+    angle_IE_median: Any = None
+    angle_EI_median: Any = None
+
+
+class Trainer:
+    """The whole state of one run of :func:`train`, advanced presentation by presentation.
+
+    Everything that changes lives in this object (networks, connectivity matrix, warm-start
+    states ``H`` and adjoints ``LAM``, Adam moments, the stimulus-order generators, the
+    current trial's order and position, partial loss and histories), so it pickles whole:
+    a run checkpointed between two calls of :meth:`advance` and resumed gives bitwise the
+    result of an uninterrupted one. ``seed`` is one seed for all networks or one per
+    network; every network presents the stimuli in the order drawn from its own seed
+    (networks of one seed share one generator, so they see the same order).
+    """
+
+    def __init__(self, net: Network, *, rule: str = "local", eta_E: Any, eta_I: Any,
+                 trials: int, decay: float = 0.1, rho0: float = 1.0, tol: float = 0.05,
+                 dt: float = 20.0, angle: bool = False, angle_every: int = 1,
+                 adam: dict | None = None, seed: Any = 0):
+        if rule not in ("local", "gradient"):
+            raise ConfigurationError(f"unknown rule {rule!r}; use 'local' or 'gradient'")
+        net = net.copy()
+        xp = net.xp
+        B, S, NE = net.B, net.S, net.NE
+        eta_E = xp.asarray(eta_E, dtype=net.V_IE.dtype)
+        eta_I = xp.asarray(eta_I, dtype=net.V_IE.dtype)
+        if eta_E.shape != (B,) or eta_I.shape != (B,):
+            raise ConfigurationError(f"eta_E and eta_I need one value per network (B={B})")
+        seeds = [int(seed)] * B if isinstance(seed, int | host.integer) else [int(s) for s in seed]
+        if len(seeds) != B:
+            raise ConfigurationError(f"seed needs one value per network (B={B}), got {len(seeds)}")
+        self.net, self.rule, self.eta_E, self.eta_I = net, rule, eta_E, eta_I
+        self.trials, self.decay, self.rho0, self.tol, self.dt = trials, decay, rho0, tol, dt
+        self.angle, self.angle_every = bool(angle), int(angle_every)
+        self.seeds = seeds
+        self.gens = {s: HostRNG(s).generator for s in dict.fromkeys(seeds)}
+        self.tau = net.tau()
+        self.b_all = net.drive()
+        self.M = net.full_matrix()
+        self.H, _ = steady_state(self.M, self.b_all,
+                                 cold_start(B, S, NE, net.NI, xp, self.M.dtype), self.tau,
+                                 dt=dt, tol=tol)
+        self.LAM = xp.zeros_like(self.H) if (rule == "gradient" or angle) else None
+        self.opt = Adam(net, eta_E, eta_I, **(adam or {})) if rule == "gradient" else None
+        self.loss = host.zeros((B, trials))
+        n_pres = trials * S
+        self.ang_IE = host.full((B, n_pres if angle else 0), host.nan, dtype=host.float32)
+        self.ang_EI = host.full((B, n_pres if angle else 0), host.nan, dtype=host.float32)
+        self.steps = host.zeros(n_pres, dtype=host.int32)
+        self.t = 0  # current trial
+        self.pos = 0  # presentations done in the current trial
+        self.k = 0  # presentations done in all
+        self.order: Any = None  # (B, S) stimulus order of the current trial
+        self.acc: Any = None  # loss accumulated in the current trial
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    @property
+    def total(self) -> int:
+        """Presentations in all (``trials * S``)."""
+        return self.trials * self.net.S
+
+    @property
+    def done(self) -> bool:
+        return self.k >= self.total
+
+    def advance(self, n: int) -> int:
+        """Present up to ``n`` more stimuli; returns how many were presented."""
+        net, xp = self.net, self.net.xp
+        B, S, NE = net.B, net.S, net.NE
+        M, tau, dt, tol = self.M, self.tau, self.dt, self.tol
+        t0, c0 = time.perf_counter(), time.process_time()
+        todo = min(int(n), self.total - self.k)
+        for _ in range(todo):
+            if self.pos == 0:
+                perms = {s: g.permutation(S) for s, g in self.gens.items()}
+                self.order = host.stack([perms[s] for s in self.seeds])
+                self.acc = xp.zeros((B,), dtype=M.dtype)
+            col = self.order[:, self.pos]
+            same = bool((col == col[0]).all())
+            if same:  # every network sees the same stimulus
+                s = int(col[0])
+                h, n_steps = steady_state(M, self.b_all[s : s + 1, :], self.H[:, s : s + 1, :],
+                                          tau, dt=dt, tol=tol)
+                self.H[:, s : s + 1, :] = h
+            else:
+                idx = [int(c) for c in col.tolist()]
+                b = xp.stack([self.b_all[c : c + 1, :] for c in idx])
+                h0 = xp.concat([self.H[i : i + 1, c : c + 1, :] for i, c in enumerate(idx)],
+                               axis=0)
+                h, n_steps = steady_state(M, b, h0, tau, dt=dt, tol=tol)
+                for i, c in enumerate(idx):
+                    self.H[i : i + 1, c : c + 1, :] = h[i : i + 1]
+            self.steps[self.k] = n_steps
+            h = h[:, 0, :]
+            e = h[:, :NE] - self.rho0
+            self.acc = self.acc + 0.5 * xp.sum(e * e, axis=1)
+            want_angle = self.angle and self.k % self.angle_every == 0
+            if self.rule == "gradient" or want_angle:
+                if same:
+                    lam0 = self.LAM[:, s, :]
+                else:
+                    lam0 = xp.concat([self.LAM[i : i + 1, c, :] for i, c in enumerate(idx)],
+                                     axis=0)
+                G_EI, G_IE, lam = gradient_updates(
+                    net, h, self.rho0, M=M, method="iterative", lam0=lam0, dt=dt
+                )
+                if same:
+                    self.LAM[:, s, :] = lam
+                else:
+                    for i, c in enumerate(idx):
+                        self.LAM[i : i + 1, c, :] = lam[i : i + 1]
+            if self.rule == "local":
+                A_EI, A_IE = local_updates(net, h, self.rho0)
+                if want_angle:
+                    self.ang_IE[:, self.k] = to_numpy(update_angle(G_IE, A_IE))
+                    self.ang_EI[:, self.k] = to_numpy(update_angle(G_EI, A_EI))
+                apply_local(net, A_EI, A_IE, self.eta_E, self.eta_I, self.decay)
+            else:
+                self.opt.step(net, G_EI, G_IE, self.decay)
+            M[:, :NE, NE:] = -net.W_EI
+            M[:, NE:, :NE] = net.W_IE
+            self.k += 1
+            self.pos += 1
+            if self.pos == S:
+                self.loss[:, self.t] = to_numpy(self.acc) / S
+                self.t += 1
+                self.pos = 0
+                self.order = self.acc = None
+        self.seconds += time.perf_counter() - t0
+        self.cpu_seconds += time.process_time() - c0
+        return todo
+
+    def history(self) -> TrainingHistory:
+        return TrainingHistory(
+            loss=self.loss, angle_IE=self.ang_IE, angle_EI=self.ang_EI, steps=self.steps,
+            seconds=self.seconds, cpu_seconds=self.cpu_seconds,
+            meta=dict(rule=self.rule, trials=self.trials, B=self.net.B,
+                      eta_E=to_numpy(self.eta_E).tolist(), eta_I=to_numpy(self.eta_I).tolist(),
+                      seeds=list(self.seeds)),
+        )
 
 
 def train(
@@ -128,7 +279,7 @@ def train(
     angle: bool = False,
     angle_every: int = 1,
     adam: dict | None = None,
-    seed: int = 0,
+    seed: Any = 0,
     progress: bool = False,
 ) -> tuple[Network, TrainingHistory]:
     """Online learning: ``trials`` passes over all stimuli in random order, batched over B.
@@ -142,87 +293,49 @@ def train(
     paper's small learning rate, 20 ms is needed for the larger ``ci`` learning rates).
     ``angle=True`` also computes the gradient (Eq 15) and records the angle (Eq 7) every
     ``angle_every``-th presentation (NaN in between; the diagnostic does not change
-    learning). Returns the trained copy and a :class:`TrainingHistory`.
+    learning). ``seed`` draws the stimulus order (one seed, or one per network).
+    Returns the trained copy and a :class:`TrainingHistory`. :class:`Trainer` is the same
+    run in resumable steps.
+
+    A batch solves every steady state until the slowest of its networks has converged,
+    so a network trained in a batch differs from the same network trained alone within
+    the solver tolerance (relative differences of order 1e-5 after a few trials).
     """
-    if rule not in ("local", "gradient"):
-        raise ConfigurationError(f"unknown rule {rule!r}; use 'local' or 'gradient'")
-    net = net.copy()
-    xp = net.xp
-    B, S, NE = net.B, net.S, net.NE
-    eta_E = xp.asarray(eta_E, dtype=net.V_IE.dtype)
-    eta_I = xp.asarray(eta_I, dtype=net.V_IE.dtype)
-    if eta_E.shape != (B,) or eta_I.shape != (B,):
-        raise ConfigurationError(f"eta_E and eta_I need one value per network (B={B})")
-    order_rng = HostRNG(seed).generator
-    tau = net.tau()
-    b_all = net.drive()
-    M = net.full_matrix()
-    H, _ = steady_state(M, b_all, cold_start(B, S, NE, net.NI, xp, M.dtype), tau, dt=dt, tol=tol)
-    LAM = xp.zeros_like(H) if (rule == "gradient" or angle) else None
-    opt = Adam(net, eta_E, eta_I, **(adam or {})) if rule == "gradient" else None
-    loss = host.zeros((B, trials))
-    n_pres = trials * S
-    ang_IE = host.full((B, n_pres if angle else 0), host.nan, dtype=host.float32)
-    ang_EI = host.full((B, n_pres if angle else 0), host.nan, dtype=host.float32)
-    steps = host.zeros(n_pres, dtype=host.int32)
-    it = range(trials)
+    tr = Trainer(net, rule=rule, eta_E=eta_E, eta_I=eta_I, trials=trials, decay=decay,
+                 rho0=rho0, tol=tol, dt=dt, angle=angle, angle_every=angle_every, adam=adam,
+                 seed=seed)
+    bar = None
     if progress:
         from ..progress import tqdm
 
-        it = tqdm(it, desc=f"training ({rule}, B={B})")
-    t0, c0 = time.perf_counter(), time.process_time()
-    k = 0
-    for t in it:
-        acc = xp.zeros((B,), dtype=M.dtype)
-        for s in order_rng.permutation(S).tolist():
-            h, n = steady_state(M, b_all[s : s + 1, :], H[:, s : s + 1, :], tau, dt=dt, tol=tol)
-            H[:, s : s + 1, :] = h
-            steps[k] = n
-            h = h[:, 0, :]
-            e = h[:, :NE] - rho0
-            acc = acc + 0.5 * xp.sum(e * e, axis=1)
-            want_angle = angle and k % angle_every == 0
-            if rule == "gradient" or want_angle:
-                G_EI, G_IE, lam = gradient_updates(
-                    net, h, rho0, M=M, method="iterative", lam0=LAM[:, s, :], dt=dt
-                )
-                LAM[:, s, :] = lam
-            if rule == "local":
-                A_EI, A_IE = local_updates(net, h, rho0)
-                if want_angle:
-                    ang_IE[:, k] = to_numpy(update_angle(G_IE, A_IE))
-                    ang_EI[:, k] = to_numpy(update_angle(G_EI, A_EI))
-                apply_local(net, A_EI, A_IE, eta_E, eta_I, decay)
-            else:
-                opt.step(net, G_EI, G_IE, decay)
-            M[:, :NE, NE:] = -net.W_EI
-            M[:, NE:, :NE] = net.W_IE
-            k += 1
-        loss[:, t] = to_numpy(acc) / S
-    hist = TrainingHistory(
-        loss=loss, angle_IE=ang_IE, angle_EI=ang_EI, steps=steps,
-        seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0,
-        meta=dict(rule=rule, trials=trials, B=B, eta_E=to_numpy(eta_E).tolist(),
-                  eta_I=to_numpy(eta_I).tolist()),
-    )
-    return net, hist
+        bar = tqdm(total=trials, desc=f"training ({rule}, B={tr.net.B})")
+    while not tr.done:
+        tr.advance(tr.net.S)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return tr.net, tr.history()
 
 
 def perturbation_influence(
     net: Network, cells: Any, stim: Any, *, dI: float = 10.0, tol: float = 0.005,
-    dt: float = 20.0, chunk: int = 4,
+    dt: float = 20.0, chunk: int = 4, base: Any = None,
 ) -> Any:
     """Influence of +``dI`` Hz on single Pyr cells (Fig 4), host ``(B, P, S', NE)``.
 
     For each perturbed cell ``n`` in ``cells`` and stimulus in ``stim``, the steady state
     with ``I_n += dI`` is solved (warm-started from the unperturbed one, batched over
     stimuli and ``chunk`` perturbed cells at a time); influence on cell ``j`` is
-    ``(r_j^pert - r_j) / dI`` (the perturbed cell's own entry included).
+    ``(r_j^pert - r_j) / dI`` (the perturbed cell's own entry included). ``base``: the
+    unperturbed :class:`Sweep` of ``stim`` (solved here if not given), so that a long
+    protocol can perturb a few cells at a time.
     """
     xp = net.xp
     stim_a = xp.asarray(stim)
     cells = [int(c) for c in to_numpy(cells).tolist()]
-    base = response_sweep(net, stim_a, tol=tol, dt=dt)
+    if base is None:
+        base = response_sweep(net, stim_a, tol=tol, dt=dt)
     h_base = xp.asarray(base.h)
     b = net.drive(stim_a)
     S, N, NE = b.shape[0], b.shape[1], net.NE
@@ -239,209 +352,3 @@ def perturbation_influence(
         rE = xp.maximum(xp.reshape(h, (net.B, len(cc), S, N))[..., :NE], 0.0)
         out[:, c0 : c0 + len(cc)] = (to_numpy(rE) - base.rE[:, None]) / dI
     return out
-
-
-# --------------------------------------------------------------------------- cache
-
-
-def _source_hash() -> str:
-    h = hashlib.sha256()
-    for name in ("network.py", "dynamics.py", "plasticity.py", "experiment.py", "presets.py"):
-        h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    """``$EICORE_CACHE/assemblies`` or ``~/.cache/eicore/assemblies`` (not in the repo)."""
-    root = os.environ.get("EICORE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eicore")
-    return Path(root) / "assemblies"
-
-
-_ARRAYS = [f.name for f in fields(Network) if f.name not in ("I_I", "J_IE", "tau_E", "tau_I")]
-
-
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        host.savez(tmp, **payload)
-        os.replace(tmp, path)  # atomic: concurrent readers see the old or the new file
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _net_payload(prefix: str, net: Network) -> dict[str, Any]:
-    return {f"{prefix}{k}": to_numpy(getattr(net, k)) for k in _ARRAYS}
-
-
-def _net_from(prefix: str, data: Any, like: Network, xp: Any) -> Network:
-    net = like.copy()
-    for k in _ARRAYS:
-        setattr(net, k, xp.asarray(data[f"{prefix}{k}"]))
-    return net
-
-
-def trained_conditions(
-    rule: str = "local",
-    seed: int = 0,
-    *,
-    conditions: list[str] | None = None,
-    scale: str | None = None,
-    use_cache: bool = True,
-    progress: bool = False,
-    xp: Any = None,
-) -> dict[str, Any]:
-    """Initial and trained networks for several conditions, trained as one batch, cached.
-
-    Returns ``dict(conditions, before, after, history, params, sweep_before, sweep_after,
-    cached)`` where ``before`` and ``after`` are batched :class:`Network` s (batch order =
-    ``conditions``) and the sweeps their responses to all stimuli (:class:`Sweep`). Defaults:
-    plastic, output-KO, input-KO and (local rule only) input-KO with heavy-tailed static
-    Pyr -> PV weights. All conditions start from the same network (same seed), except that
-    the heavy-tailed variant redraws its Pyr -> PV weights. The result is cached under
-    :func:`cache_dir` keyed by rule, seed, presets and the source code of this package;
-    writes are atomic, and a lock file makes a concurrent caller wait instead of recomputing.
-    """
-    from .presets import NETWORK, TRAIN_GRADIENT, TRAIN_LOCAL
-
-    xp = xp or get_xp()
-    if rule not in ("local", "gradient"):
-        raise ConfigurationError(f"unknown rule {rule!r}; use 'local' or 'gradient'")
-    if conditions is None:
-        conditions = ["plastic", "output_ko", "input_ko"]
-        if rule == "local":
-            conditions.append("input_ko_heavy")
-    pn = NETWORK.get(scale)
-    pt = (TRAIN_LOCAL if rule == "local" else TRAIN_GRADIENT).get(scale)
-    key = json.dumps(dict(rule=rule, seed=seed, cond=conditions, net=pn.as_dict(),
-                          train=pt.as_dict(), src=_source_hash(),
-                          xp=getattr(xp, "__name__", str(xp))), sort_keys=True)
-    path = cache_dir() / f"{rule}_{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
-    nets = [build_network(pn, seed, xp=xp, sigma_IE=pn.sigma_heavy if c.endswith("heavy")
-                          else None) for c in conditions]
-    before = stack_networks(nets)
-    lock = path.with_suffix(".lock")
-    have_lock = False
-    if use_cache:
-        res = _load_cached(path, before, conditions, pt, xp)
-        if res is not None:
-            return res
-        # another process (e.g. a notebook run in parallel) may be computing the same run
-        have_lock = _acquire(lock)
-        if not have_lock:
-            res = _wait_for(path, lock, before, conditions, pt, xp)
-            if res is not None:
-                return res
-    try:
-        eta_E, eta_I = learning_rates(conditions, pt.eta)
-        kw = dict(rule=rule, eta_E=eta_E, eta_I=eta_I, trials=pt.trials, decay=pt.decay,
-                  rho0=pn.rho0, tol=pt.tol, dt=pt.dt, seed=seed, progress=progress)
-        if rule == "local":
-            kw["angle"] = pt.angle
-            kw["angle_every"] = pt.angle_every
-        else:
-            kw["adam"] = dict(beta1=pt.beta1, beta2=pt.beta2, eps=pt.eps)
-        after, hist = train(before, **kw)
-        sw0, sw1 = response_sweep(before), response_sweep(after)
-        if use_cache:
-            payload = _net_payload("after.", after)
-            payload.update(loss=hist.loss, angle_IE=hist.angle_IE, angle_EI=hist.angle_EI,
-                           steps=hist.steps, seconds=host.asarray(hist.seconds),
-                           meta=host.asarray(json.dumps(hist.meta)))
-            for pre, sw in (("sw0.", sw0), ("sw1.", sw1)):
-                payload.update({f"{pre}{k}": getattr(sw, k) for k in _SWEEP})
-            try:
-                _save(path, payload)
-            except OSError:
-                pass
-    finally:
-        if have_lock:
-            try:
-                os.unlink(lock)
-            except OSError:
-                pass
-    return dict(conditions=conditions, before=before, after=after, history=hist, params=pt,
-                sweep_before=sw0, sweep_after=sw1, cached=False)
-
-
-_SWEEP = ("h", "rE", "rI", "exc", "inh")
-
-
-def _load_cached(path, before, conditions, pt, xp):
-    if not path.exists():
-        return None
-    try:
-        d = host.load(path)
-        after = _net_from("after.", d, before, xp)
-        hist = TrainingHistory(loss=d["loss"], angle_IE=d["angle_IE"], angle_EI=d["angle_EI"],
-                               steps=d["steps"], seconds=float(d["seconds"]),
-                               meta=json.loads(str(d["meta"])))
-        sws = [Sweep(*(d[f"{pre}{k}"] for k in _SWEEP), steps=0) for pre in ("sw0.", "sw1.")]
-    except Exception:  # a corrupt or stale file: recompute
-        return None
-    return dict(conditions=conditions, before=before, after=after, history=hist, params=pt,
-                sweep_before=sws[0], sweep_after=sws[1], cached=True)
-
-
-def _acquire(lock: Path) -> bool:
-    try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        if lock.exists() and time.time() - lock.stat().st_mtime > 1800:
-            lock.unlink()  # stale lock of a killed process
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        os.close(fd)
-        return True
-    except OSError:
-        return False
-
-
-def _wait_for(path, lock, before, conditions, pt, xp, timeout: float = 1800.0):
-    t0 = time.time()
-    while lock.exists() and time.time() - t0 < timeout:
-        time.sleep(2.0)
-    return _load_cached(path, before, conditions, pt, xp)
-
-
-
-def perturbation_experiment(seed: int = 0, *, scale: str | None = None, use_cache: bool = True,
-                            xp: Any = None) -> dict[str, Any]:
-    """Fig 4: perturbations of the networks before learning and after local-rule learning
-    (plastic, output-KO, input-KO), batched as ``B = 4``; cached like
-    :func:`trained_conditions`.
-
-    Returns ``dict(names, cells, stim, influence (4, P, S', NE), rE (4, S, NE), W_IE
-    (4, NI, NE))`` (host arrays): perturbed cells and stimuli are drawn with ``seed``.
-    """
-    from .presets import NETWORK, PERTURB
-
-    pp = PERTURB.get(scale)
-    res = trained_conditions("local", seed, scale=scale, use_cache=use_cache, xp=xp)
-    key = json.dumps(dict(seed=seed, p=pp.as_dict(), net=NETWORK.get(scale).as_dict(),
-                          src=_source_hash(), train=res["params"].as_dict()), sort_keys=True)
-    path = cache_dir() / f"perturb_{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
-    names = ["before", "plastic", "output_ko", "input_ko"]
-    if use_cache and path.exists():
-        try:
-            d = host.load(path)
-            return {k: d[k] for k in ("cells", "stim", "influence", "rE", "W_IE")} | {
-                "names": names, "cached": True}
-        except Exception:
-            pass
-    g = HostRNG(seed + 1000).generator
-    NE, S = res["before"].NE, res["before"].S
-    cells = host.sort(g.choice(NE, pp.n_cells, replace=False))
-    stim = host.sort(g.choice(S, min(pp.n_stimuli, S), replace=False))
-    idx = [res["conditions"].index(c) for c in names[1:]]
-    nets = stack_networks([res["before"].select(0), res["after"].select(idx)])
-    infl = perturbation_influence(nets, cells, stim, dI=pp.dI, tol=pp.tol)
-    rE = host.concat([res["sweep_before"].rE[:1], res["sweep_after"].rE[idx]], axis=0)
-    out = dict(cells=cells, stim=stim, influence=infl, rE=rE, W_IE=to_numpy(nets.W_IE))
-    if use_cache:
-        try:
-            _save(path, out)
-        except OSError:
-            pass
-    return out | {"names": names, "cached": False}

@@ -1,7 +1,9 @@
 """Parameter presets of Part I (Table 1 of Mackwood et al. 2021), ``ci`` and ``full`` scale.
 
 The network itself is the same at both scales; ``ci`` shortens training (fewer trials,
-larger learning rates) and subsamples the perturbation protocol. Chapter
+larger learning rates) and subsamples the perturbation protocol. ``seeds`` is the number of
+independent networks per condition (the sweep axis ``seed`` of the registered experiments
+in :mod:`.protocols`). Chapter
 ``book/assemblies/01_model.ipynb`` prints :meth:`Preset.table` of each.
 """
 
@@ -37,24 +39,28 @@ NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Tab
 #: Local rules (Eq 8) with plain gradient steps: Figs 1-4.
 TRAIN_LOCAL = Preset(
     "assemblies.train_local",
-    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, dt=20.0, angle=True, angle_every=8),
-    full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, dt=30.0, angle=True, angle_every=1),
+    ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, dt=20.0, angle=True, angle_every=8,
+            seeds=1),
+    full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, dt=30.0, angle=True, angle_every=1,
+              seeds=1),
     doc="local (approximate) rules, Eq 8; ci: fewer trials, larger eta",
 )
 
 #: Gradient rules (Eq 15) with Adam: Fig 1-S2.
 TRAIN_GRADIENT = Preset(
     "assemblies.train_gradient",
-    ci=dict(trials=2, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9),
-    full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9),
+    ci=dict(trials=2, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9,
+            seeds=1),
+    full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999,
+              eps=1e-9, seeds=1),
     doc="gradient rules, Eq 15, with Adam",
 )
 
 #: Single-cell perturbations (Fig 4).
 PERTURB = Preset(
     "assemblies.perturb",
-    ci=dict(n_cells=40, n_stimuli=150, dI=10.0, tol=0.005),
-    full=dict(n_cells=90, n_stimuli=1728, dI=10.0, tol=0.005),
+    ci=dict(n_cells=40, n_stimuli=150, dI=10.0, tol=0.005, seeds=1),
+    full=dict(n_cells=90, n_stimuli=1728, dI=10.0, tol=0.005, seeds=1),
     doc="+10 Hz to single Pyr cells; influence vs RF correlation",
 )
 

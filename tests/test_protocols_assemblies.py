@@ -1,0 +1,186 @@
+"""Registered experiments of Part I (eicore.assemblies.protocols): sweeps, batching, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eicore.assemblies import (
+    NETWORK,
+    PERTURB,
+    TRAIN_GRADIENT,
+    TRAIN_LOCAL,
+    build_network,
+    learning_rates,
+    perturbation_influence,
+    stack_networks,
+    train,
+)
+from eicore.assemblies import protocols as pr
+from eicore.assemblies.analysis import influence_vs_rf, influence_vs_rf_sums
+from eicore.runs import Context, Interrupted, Store, Task, get
+
+TINY_NET = dict(n_stim=4, n_pref=3, NI=8, J_EE=1.0)  # 64 stimuli, NE = 27, NI = 8
+
+
+def tiny_task(name, points, **over):
+    exp = get(name)
+    main = exp.presets[0]
+    kw = dict(trials=2, eta=5e-3, tol=1e-3)
+    if main is TRAIN_LOCAL:
+        kw.update(angle_every=3)
+    if main is PERTURB:
+        kw = dict(n_cells=6, n_stimuli=10, tol=1e-3)
+    kw.update(over)
+    params = {main.name: main.get("ci", **kw), NETWORK.name: NETWORK.get("ci", **TINY_NET)}
+    if main is PERTURB:
+        params[TRAIN_LOCAL.name] = TRAIN_LOCAL.get("ci", trials=2, eta=5e-3, tol=1e-3,
+                                                   angle_every=3)
+        params = {main.name: params[main.name], TRAIN_LOCAL.name: params[TRAIN_LOCAL.name],
+                  NETWORK.name: params[NETWORK.name]}
+    return Task(name, "ci", tuple(points), params)
+
+
+def pts(seeds, conds):
+    return [dict(seed=s, condition=c) for s in seeds for c in conds]
+
+
+def equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_experiments_registered_with_sane_sweeps():
+    names = {"assemblies.train_local": (4, 4), "assemblies.train_gradient": (3, 3),
+             "assemblies.perturb": (4, 4)}
+    for name, (n_points, batch) in names.items():
+        exp = get(name)
+        assert exp.batch == batch
+        for scale in ("ci", "full"):
+            axes = exp.sweep(scale)
+            assert list(axes) == ["seed", "condition"]
+            assert len(exp.points(scale)) == n_points * len(axes["seed"])
+            tasks = exp.tasks(scale)
+            assert sum(len(t) for t in tasks) == len(exp.points(scale))
+            for t in tasks:  # one task = every condition of one seed (the chapters' batch)
+                assert len({p["seed"] for p in t.points}) == 1
+                assert len(t) == n_points
+    assert get("assemblies.train_local").sweep("ci")["condition"][-1] == "input_ko_heavy"
+    assert get("assemblies.perturb").separate == ("seed",)
+
+
+def test_angle_presentations():
+    ci = TRAIN_LOCAL.get("ci")
+    k = pr.angle_presentations(ci, 1728)
+    assert np.array_equal(k, np.arange(0, 5 * 1728, 8))  # every recorded one at ci
+    full = TRAIN_LOCAL.get("full")
+    k = pr.angle_presentations(full, 1728)
+    assert np.array_equal(k[:1728], np.arange(1728)) and np.array_equal(
+        k[-1728:], np.arange(499 * 1728, 500 * 1728))
+    assert len(k) < 25000  # the store keeps a full-scale entry small
+    assert len(pr.angle_presentations(TRAIN_GRADIENT.get("ci"), 1728)) == 0
+
+
+def test_train_local_matches_train_and_other_batches():
+    name = "assemblies.train_local"
+    task = tiny_task(name, pts([0], pr.LOCAL_CONDITIONS))
+    res = pr.run_train_local(task, Context(None))
+    assert res["h_after"].shape == (4, 64, 35) and res["h_after"].dtype == np.float32
+    assert res["angle_IE"].shape == (4, len(res["presentation"]))
+    # the experiment is train() on the stacked networks (same batch: bitwise)
+    p = task.p
+    nets = stack_networks([build_network(NETWORK.get("ci", **TINY_NET), 0,
+                                         sigma_IE=1.45 if c.endswith("heavy") else None)
+                           for c in pr.LOCAL_CONDITIONS])
+    eta_E, eta_I = learning_rates(pr.LOCAL_CONDITIONS, p.eta)
+    net, hist = train(nets, eta_E=eta_E, eta_I=eta_I, trials=p.trials, tol=p.tol, dt=p.dt,
+                      angle=True, angle_every=p.angle_every, seed=0)
+    np.testing.assert_array_equal(res["W_IE"], np.asarray(net.W_IE))
+    np.testing.assert_array_equal(res["loss"], hist.loss)
+    # alone, or in a batch with another seed (other stimulus order): equal within the
+    # solver tolerance (a batch iterates until its slowest network has converged)
+    alone = pr.run_train_local(tiny_task(name, pts([0], ["input_ko"])), Context(None))
+    mixed = pr.run_train_local(tiny_task(name, pts([1, 0], pr.LOCAL_CONDITIONS)),
+                               Context(None))
+    for other, i in ((alone, 0), (mixed, 4 + 2)):
+        for k in ("W_IE", "W_EI", "loss"):
+            np.testing.assert_allclose(other[k][i], res[k][2], rtol=1e-3, atol=1e-4, err_msg=k)
+        # steady states: within the sweep's residual tolerance (0.01 Hz) times the gain
+        np.testing.assert_allclose(other["h_after"][i], res["h_after"][2], atol=0.05)
+    seed1 = pr.run_train_local(tiny_task(name, pts([1], ["plastic"])), Context(None))
+    np.testing.assert_allclose(mixed["W_EI"][0], seed1["W_EI"][0], rtol=1e-3, atol=1e-4)
+    assert not np.allclose(mixed["W_EI"][0], mixed["W_EI"][4])  # seeds differ
+
+
+@pytest.mark.parametrize("name", ["assemblies.train_local", "assemblies.train_gradient"])
+def test_training_resumes_bitwise(tmp_path, name):
+    conds = pr.LOCAL_CONDITIONS if name.endswith("local") else pr.GRADIENT_CONDITIONS
+    task = tiny_task(name, pts([0], conds))
+    run = get(name).run
+    whole = run(task, Context(None))
+    path = tmp_path / "task.ckpt"
+    with pytest.raises(Interrupted):  # stop after the before sweep and 3 chunks of stimuli
+        run(task, Context(path, every=0, stop_after=4))
+    with pytest.raises(Interrupted):  # mid-trial, twice
+        run(task, Context(path, every=0, stop_after=5))
+    ctx = Context(path, every=0)
+    resumed = run(task, ctx)
+    assert ctx.resumed
+    equal(whole, resumed)
+
+
+def test_perturb_matches_full_influence_and_resumes(tmp_path):
+    task = tiny_task("assemblies.perturb", pts([0], pr.PERTURB_NETWORKS))
+    whole = pr.run_perturb(task, Context(None))
+    path = tmp_path / "p.ckpt"
+    with pytest.raises(Interrupted):
+        pr.run_perturb(task, Context(path, every=0, stop_after=1))
+    equal(whole, pr.run_perturb(task, Context(path, every=0)))
+    # the same numbers as one call of perturbation_influence over all cells
+    tr = pr._local_networks(task, Context(None), 0)
+    c = tr["conditions"]
+    nets = stack_networks([tr["before"].select(c.index("plastic"))]
+                          + [tr["after"].select(c.index(n)) for n in pr.PERTURB_NETWORKS[1:]])
+    cells, stim = whole["cells"][0], whole["stim"][0]
+    infl = perturbation_influence(nets, cells, stim, dI=10.0, tol=task.p.tol)
+    rE = [tr["sweep_before"].rE[0]] + [tr["sweep_after"].rE[c.index(n)]
+                                        for n in pr.PERTURB_NETWORKS[1:]]
+    for b in range(4):
+        np.testing.assert_array_equal(whole["influence_mean"][b], infl[b].mean(axis=1))
+        np.testing.assert_array_equal(whole["influence_example"][b], infl[b, 0, :30])
+        ref = influence_vs_rf(infl[b], cells, rE[b])
+        assert whole["rf_slope"][b] == ref["slope"] and whole["rf_r"][b] == ref["r"]
+        np.testing.assert_allclose(whole["rf_mean"][b], ref["mean"], rtol=1e-10)
+        np.testing.assert_allclose(whole["rf_sem"][b], ref["sem"], rtol=1e-6)
+        np.testing.assert_array_equal(whole["rf_count"][b], ref["count"])
+
+
+def test_influence_sums_equal_full_curve():
+    rng = np.random.default_rng(0)
+    infl = rng.normal(size=(5, 7, 12)).astype(np.float32)
+    rE = rng.random((30, 12))
+    cells = np.array([1, 3, 4, 8, 11])
+    a = influence_vs_rf(infl, cells, rE)
+    b = influence_vs_rf_sums(infl.mean(1), infl.sum(1, dtype=np.float64),
+                             (infl.astype(np.float64) ** 2).sum(1), 7, cells, rE)
+    for k in ("centres", "mean", "sem", "count"):
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-9, err_msg=k)
+    assert a["slope"] == b["slope"] and a["r"] == b["r"]
+
+
+def test_store_of_a_perturbation_task(tmp_path):
+    exp = get("assemblies.perturb")
+    (task,) = exp.tasks("ci")
+    store = Store(tmp_path / "results")
+    ctx = Context(store.checkpoint_path(task))
+    assert pr._store_for(ctx).root == store.root
+    assert pr._store_for(Context(None)).root == Store().root
+
+
+def test_task_params_decide_where_networks_come_from():
+    exp = get("assemblies.train_local")
+    assert pr._params_of(exp.params("ci"), exp, "ci")
+    task = tiny_task("assemblies.perturb", pts([0], pr.PERTURB_NETWORKS))
+    params = {TRAIN_LOCAL.name: task.preset(TRAIN_LOCAL), NETWORK.name: task.preset(NETWORK)}
+    assert not pr._params_of(params, exp, "ci")
