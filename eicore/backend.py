@@ -14,6 +14,10 @@ environment variable ``EICORE_BACKEND``:
 An unknown name raises :class:`~eicore.errors.ConfigurationError` (a ``ValueError``).
 ``cupy``
     CuPy, and a clear :class:`~eicore.errors.BackendUnavailableError` if no working GPU is found.
+``strict``
+    A GPU emulation for tests: ``array_api_strict`` with every new array on its
+    ``Device("device1")``, which, like CuPy, refuses ``numpy.asarray`` and refuses to
+    mix with host arrays. Results move to the host only through :func:`to_numpy`.
 
 Random numbers are always drawn on the host from a seeded
 :class:`numpy.random.Generator` and then moved to the active backend
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 #: Names accepted by ``EICORE_BACKEND`` and :func:`get_xp`.
-BACKENDS = ("auto", "numpy", "cupy")
+BACKENDS = ("auto", "numpy", "cupy", "strict")
 
 #: The host-side NumPy module, for code that must run on the host whatever the
 #: backend (file parsing, random number generation). Model code must not use it.
@@ -94,10 +98,10 @@ def cupy_available() -> bool:
 
 
 def backend_name(name: str | None = None) -> str:
-    """Resolve ``name`` (or ``EICORE_BACKEND``) to ``"numpy"`` or ``"cupy"``."""
+    """Resolve ``name`` (or ``EICORE_BACKEND``) to ``"numpy"``, ``"cupy"`` or ``"strict"``."""
     value = _requested(name)
-    if value == "numpy":
-        return "numpy"
+    if value in ("numpy", "strict"):
+        return value
     ok, why = _cupy_probe()
     if value == "cupy" and not ok:
         raise BackendUnavailableError(
@@ -113,11 +117,49 @@ def get_xp(name: str | None = None) -> Any:
     Returns ``array_api_compat.numpy`` or ``array_api_compat.cupy`` (which add
     the array-API functions that the bare libraries lack).
     """
-    if backend_name(name) == "cupy":
+    which = backend_name(name)
+    if which == "cupy":
         import array_api_compat.cupy as cp_xp
 
         return cp_xp
+    if which == "strict":
+        return _strict_on_device()
     return _np_xp
+
+
+#: The creation functions of the array API: on the ``strict`` backend they default to the
+#: emulated device, as CuPy's create on the current GPU.
+_CREATION = ("asarray", "zeros", "ones", "empty", "full", "arange", "linspace", "eye",
+             "from_dlpack")
+
+
+@functools.cache
+def _strict_on_device() -> Any:
+    """``array_api_strict`` whose creation functions put new arrays on ``device1``.
+
+    This emulates a GPU library's *current device*: code that creates arrays without
+    naming a device gets device arrays, and any host array that reaches an operation
+    with them raises, as it would on CuPy. Only the ``strict`` backend patches the
+    module (once per process).
+    """
+    import array_api_strict as xps
+
+    device = xps.Device("device1")
+    for fname in _CREATION:
+        f = getattr(xps, fname, None)
+        if f is None or getattr(f, "_eicore_device", False):
+            continue
+
+        def on_device(*args, _f=f, **kwargs):
+            if kwargs.get("device") is None:
+                kwargs["device"] = device
+            return _f(*args, **kwargs)
+
+        on_device._eicore_device = True
+        on_device.__doc__ = f.__doc__
+        on_device.__name__ = fname
+        setattr(xps, fname, on_device)
+    return xps
 
 
 def namespace(*arrays: Any) -> Any:
@@ -139,11 +181,19 @@ def default_dtype(xp: Any = None) -> Any:
 
 
 def to_numpy(x: Any) -> numpy.ndarray:
-    """Copy any backend's array (or a scalar / nested sequence) to a NumPy array."""
+    """Copy any backend's array (or a scalar / nested sequence) to a NumPy array.
+
+    This is the one way results cross from a device to the host (for plotting, printing,
+    storing); it synchronises with the device.
+    """
     if array_api_compat.is_cupy_array(x):
         return x.get()
     if isinstance(x, numpy.ndarray):
         return x
+    if type(x).__module__.startswith("array_api_strict"):
+        import array_api_strict as xps
+
+        return numpy.asarray(x.to_device(xps.Device("CPU_DEVICE")))
     try:
         return numpy.asarray(x)
     except Exception:

@@ -1,7 +1,8 @@
-"""Run scale: ``EICORE_SCALE=ci|full`` and per-experiment parameter presets.
+"""Run scale: ``EICORE_SCALE=ci|full|smoke`` and per-experiment parameter presets.
 
 ``ci`` (the default) runs every chapter on two CPU cores in minutes; ``full``
-runs the papers' protocols (hours, on a GPU workstation). Each experiment
+runs the papers' protocols (hours, on a GPU workstation); ``smoke`` is tiny, only to
+run every code path in seconds (claims need not hold). Each experiment
 declares one :class:`Preset` holding both parameter sets; a chapter asks for
 the one in force::
 
@@ -30,7 +31,7 @@ from .errors import ConfigurationError
 __all__ = ["SCALES", "Preset", "Params", "current_scale", "registry"]
 
 #: Names accepted by ``EICORE_SCALE``.
-SCALES = ("ci", "full")
+SCALES = ("ci", "full", "smoke")
 
 _REGISTRY: dict[str, Preset] = {}
 
@@ -66,16 +67,19 @@ class Params(SimpleNamespace):
 
 @dataclass(frozen=True)
 class Preset:
-    """The ``ci`` and ``full`` parameter sets of one experiment.
+    """The ``ci`` and ``full`` parameter sets of one experiment, and ``smoke`` changes.
 
     Both sets must have the same keys, so a chapter never depends on a
-    parameter that exists at one scale only.
+    parameter that exists at one scale only. ``smoke`` lists the values that differ
+    from ``ci`` at the ``smoke`` scale (sizes and lengths small enough to run every
+    code path in seconds); ``None`` means the ``ci`` values are already that small.
     """
 
     name: str
     ci: Mapping[str, Any]
     full: Mapping[str, Any]
     doc: str = ""
+    smoke: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if set(self.ci) != set(self.full):
@@ -85,6 +89,11 @@ class Preset:
             )
         if "scale" in self.ci:
             raise ConfigurationError(f"preset {self.name!r}: 'scale' is a reserved key")
+        extra = set(self.smoke or {}) - set(self.ci)
+        if extra:
+            raise ConfigurationError(
+                f"preset {self.name!r}: smoke values for unknown keys {sorted(extra)}")
+        object.__setattr__(self, "smoke", MappingProxyType(dict(self.smoke or {})))
         object.__setattr__(self, "ci", MappingProxyType(dict(self.ci)))
         object.__setattr__(self, "full", MappingProxyType(dict(self.full)))
         _REGISTRY[self.name] = self
@@ -92,7 +101,9 @@ class Preset:
     def get(self, scale: str | None = None, **overrides: Any) -> Params:
         """Parameters at ``scale`` (default: ``EICORE_SCALE``), with optional overrides."""
         s = current_scale(scale)
-        values = dict(self.ci if s == "ci" else self.full)
+        values = dict(self.full if s == "full" else self.ci)
+        if s == "smoke":
+            values.update(self.smoke)
         p = Params(**values, scale=s)
         return p.replace(**overrides) if overrides else p
 

@@ -165,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = _store(args.store)
     store.writable()
     tasks, done = plan(exp, s, store=store, only=only, batch=args.batch)
+    if args.max_tasks is not None:
+        tasks = tasks[: args.max_tasks]
     where = (f"the Dask cluster at {args.scheduler}" if args.scheduler else
              f"a local Dask cluster of {args.workers} processes" if args.workers > 1
              else "this process")
@@ -177,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     report = run(exp, s, store=store, only=only, batch=args.batch, workers=args.workers,
                  scheduler=args.scheduler, checkpoint_every=args.checkpoint_every,
-                 progress=progress,
+                 progress=progress, max_tasks=args.max_tasks,
                  on_result=None if progress else lambda e: print(
                      f"  stored {e.path.name}: {len(e.points)} points, "
                      f"{e.meta.get('wall_seconds', 0):.1f} s", flush=True))
@@ -248,7 +250,8 @@ def _parser() -> argparse.ArgumentParser:
     def common(p, experiment=True):
         if experiment:
             p.add_argument("experiment", help="a name from `eicore list`")
-        p.add_argument("--scale", default=None, help="ci, full (default: $EICORE_SCALE or ci)")
+        p.add_argument("--scale", default=None,
+                       help="ci, full or smoke (default: $EICORE_SCALE or ci)")
 
     def selection(p):
         p.add_argument("--only", action="append", metavar="AXIS=V1,V2",
@@ -266,7 +269,7 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     selection(p)
     p.add_argument("--seconds", type=float, default=20.0, help="length of each timed slice")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    p.add_argument("--backend", choices=("numpy", "cupy", "strict"), default=None)
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("run", help="run the missing tasks and store each as it finishes")
@@ -279,9 +282,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="N > 1: a local Dask cluster of N single-threaded processes")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running Dask scheduler: tcp://host:8786 or a scheduler file")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default=None)
+    p.add_argument("--backend", choices=("numpy", "cupy", "strict"), default=None,
+                   help="array backend (strict: GPU emulation for tests)")
     p.add_argument("--checkpoint-every", type=float, default=300.0, metavar="SECONDS",
                    help="seconds between checkpoints of a running task (default 300)")
+    p.add_argument("--max-tasks", type=int, default=None, metavar="N",
+                   help="run at most N of the missing tasks")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     p.set_defaults(func=cmd_run)

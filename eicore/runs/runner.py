@@ -30,7 +30,7 @@ def _backend_info() -> dict[str, str]:
     from ..backend import backend_name
 
     name = backend_name()
-    device = "cpu"
+    device = "device1 (emulated)" if name == "strict" else "cpu"
     if name == "cupy":
         try:
             import array_api_compat.cupy as cxp  # noqa: F401
@@ -117,7 +117,8 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         only: Mapping[str, Iterable[Any]] | None = None, batch: int | None = None,
         workers: int = 1, scheduler: str | None = None, client: Any = None,
         checkpoint_every: float = 300.0, progress: bool | None = None,
-        on_result: Callable[[Entry], None] | None = None, same_code: bool = False) -> RunReport:
+        on_result: Callable[[Entry], None] | None = None, same_code: bool = False,
+        max_tasks: int | None = None) -> RunReport:
     """Run the selected points of an experiment that the store does not hold yet.
 
     ``workers=1`` (and no ``scheduler``/``client``) runs the tasks in this process, one
@@ -133,6 +134,8 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
     if progress is None:
         progress = _interactive()
     tasks, done = plan(exp, s, store=store, only=only, batch=batch, same_code=same_code)
+    if max_tasks is not None:
+        tasks = tasks[: max(int(max_tasks), 0)]
     report = RunReport(exp.name, s, tasks=tasks, skipped_points=done)
     t0 = time.perf_counter()
     if not tasks:
