@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..backend import host
 from .simulate import Simulation
 
-__all__ = ["Curve", "PhaseSchedule", "Trainer", "phase_schedule", "test_times", "train"]
+__all__ = ["Curve", "PhaseSchedule", "Trainer", "phase_schedule", "chunk_ends", "train"]
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Curve:
         return host.asarray(self.loss[-1])
 
 
-def test_times(n_train: int, test_every: int, start: int = 0) -> list[int]:
+def chunk_ends(n_train: int, test_every: int, start: int = 0) -> list[int]:
     """Pattern counts after which :func:`train` tests: every ``test_every`` patterns from
     ``start`` on, and at ``start + n_train`` (the last chunk may be shorter)."""
     out, done = [], 0
@@ -82,7 +82,7 @@ def phase_schedule(phases) -> PhaseSchedule:
 class Trainer:
     """Resumable training of one batch: test at pattern 0, then after each of ``tests``.
 
-    ``tests`` are ascending pattern counts (e.g. :func:`test_times`); the patterns between
+    ``tests`` are ascending pattern counts (e.g. :func:`chunk_ends`); the patterns between
     two of them form a *chunk*, at whose start ``schedule(sim, n_done)`` is called. Each
     :meth:`step` trains at most ``chunk`` patterns (never past the next test) and runs the
     test when a chunk is complete. Sub-chunks of the simulator's own chunk length (200
@@ -164,7 +164,7 @@ def train(
     """
     curve = curve or Curve()
     done0 = curve.patterns[-1] if curve.patterns else 0
-    tr = Trainer(sim, test_times(n_train, test_every, done0), n_test, schedule=schedule,
+    tr = Trainer(sim, chunk_ends(n_train, test_every, done0), n_test, schedule=schedule,
                  curve=curve, done=done0)
     bar = None
     if progress:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from ..backend import host, to_numpy
 from ..datasets import make_bars
 from ..runs import Experiment, Task, register
-from .experiment import PhaseSchedule, Trainer, test_times
+from .experiment import PhaseSchedule, Trainer, chunk_ends
 from .inputs import BarsStream, SequenceStream, mnist012, scenes_patterns
 from .measures import bars_learned, mean_pairwise_cosine
 from .network import VARIANTS, make_network
@@ -237,7 +237,7 @@ def _mnist_job(task: Task, idx: list[int], p, dt: float, post=None) -> Job:
         schedule = PhaseSchedule([(p.phase2_W, {"eta_W": p.eta_W_phase2 * sb_only}),
                                   (p.phase3_F, {"eta_W": p.eta_W * sb_only, "eta_F": eta_F})])
         sim = Simulation(net, noise_seeds=b)
-        return Trainer(sim, test_times(p.n_train, p.test_every), p.n_test, schedule=schedule)
+        return Trainer(sim, chunk_ends(p.n_train, p.test_every), p.n_test, schedule=schedule)
 
     def streams():
         return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
@@ -331,7 +331,7 @@ def run_fig4b_bars(task: Task, ctx) -> dict:
                            sigma_final=p.sigma_final, eta_F=p.eta_F, eta_W=eta_W,
                            eta_D=p.eta_D, eta_b=p.eta_b, eta_sigma=p.eta_sigma)
         sim = Simulation(net, noise_seeds=noise)
-        return Trainer(sim, test_times(p.n_train, p.test_every), p.n_test)
+        return Trainer(sim, chunk_ends(p.n_train, p.test_every), p.n_test)
 
     def streams():
         tr = BarsStream(pcs, seeds=[bars_stream_seed(pc, pt["seed"]) for pc, pt in zip(pcs, pts)])
@@ -382,7 +382,7 @@ def _scenes_job(task: Task, p, n_z: int, dt: float, n_train: int, test_every: in
         # the authors lower the rates after 20,000 s (never reached at ci scale)
         slower = {"eta_D": 0.75 * p.eta_D, "eta_F": 0.75 * p.eta_F, "eta_b": p.eta_b * 2 / 3,
                   "eta_W": 0.7 * eta_W}
-        return Trainer(sim, test_times(n_train, test_every), p.n_test,
+        return Trainer(sim, chunk_ends(n_train, test_every), p.n_test,
                        schedule=PhaseSchedule([(p.slow_down_at, slower)]))
 
     def streams():
@@ -442,15 +442,15 @@ def _variant_index(v: str) -> int:
 
 def _s3_tests(p, kind: str) -> list[int]:
     if kind == "somatic":
-        return test_times(p.n_train, p.n_train // 4)
+        return chunk_ends(p.n_train, p.n_train // 4)
     rest = p.n_train - S3_F_ON
-    return [S3_F_ON] + test_times(rest, rest // 3, S3_F_ON)
+    return [S3_F_ON] + chunk_ends(rest, rest // 3, S3_F_ON)
 
 
 def _s2_tests(q, kind: str) -> list[int]:
     if kind == "somatic":
-        return test_times(q.n_train, q.test_every)
-    return [q.F_on] + test_times(q.n_train - q.F_on, q.test_every, q.F_on)
+        return chunk_ends(q.n_train, q.test_every)
+    return [q.F_on] + chunk_ends(q.n_train - q.F_on, q.test_every, q.F_on)
 
 
 def _variant_outputs(task: Task, jobs, res, n_tests: int) -> dict:
