@@ -180,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run(exp, s, store=store, only=only, batch=args.batch, workers=args.workers,
                  scheduler=args.scheduler, checkpoint_every=args.checkpoint_every,
                  progress=progress, max_tasks=args.max_tasks,
+                 keep_checkpoints=args.keep_checkpoints,
                  on_result=None if progress else lambda e: print(
                      f"  stored {e.path.name}: {len(e.points)} points, "
                      f"{e.meta.get('wall_seconds', 0):.1f} s", flush=True))
@@ -288,6 +289,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds between checkpoints of a running task (default 300)")
     p.add_argument("--max-tasks", type=int, default=None, metavar="N",
                    help="run at most N of the missing tasks")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep each task's last checkpoint as <key>.ckpt-final")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     p.set_defaults(func=cmd_run)

@@ -118,7 +118,7 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         workers: int = 1, scheduler: str | None = None, client: Any = None,
         checkpoint_every: float = 300.0, progress: bool | None = None,
         on_result: Callable[[Entry], None] | None = None, same_code: bool = False,
-        max_tasks: int | None = None) -> RunReport:
+        max_tasks: int | None = None, keep_checkpoints: bool = False) -> RunReport:
     """Run the selected points of an experiment that the store does not hold yet.
 
     ``workers=1`` (and no ``scheduler``/``client``) runs the tasks in this process, one
@@ -141,7 +141,8 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
     if not tasks:
         return report
     if client is None and scheduler is None and int(workers) <= 1:
-        _run_serial(tasks, store, report, checkpoint_every, progress, on_result)
+        _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
+                    keep_checkpoints)
     else:
         _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
                   workers=int(workers), scheduler=scheduler, client=client)
@@ -165,7 +166,8 @@ def _task_bar(tasks: list[Task], progress: bool, desc: str):
     return tqdm(total=len(tasks), desc=desc, unit="task", position=0, dynamic_ncols=True)
 
 
-def _run_serial(tasks, store, report, checkpoint_every, progress, on_result):
+def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
+                keep_checkpoints=False):
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
     try:
         for task in tasks:
@@ -178,6 +180,8 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result):
                 ctx = Context(ckpt, every=checkpoint_every, progress=progress)
                 arrays, info = execute(task, ctx=ctx)
                 entry = store.write(task, arrays, info)
+                if keep_checkpoints and ckpt.exists():
+                    os.replace(ckpt, ckpt.with_suffix(".ckpt-final"))
                 ctx.discard()
             finally:
                 store.release(task)
