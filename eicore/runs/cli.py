@@ -205,9 +205,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         groups.setdefault(tuple(str(t.points[0].get(a)) for a in exp.separate), []).append(t)
     print(f"{exp.name} [{s}]: {len(tasks)} task(s) in {len(groups)} group(s); timing a slice "
           f"of up to {args.seconds:g} s of the first task of each group here", flush=True)
-    total_cpu = 0.0
+    total_wall = total_cpu = 0.0
     peak = 0.0
-    rows = []
     for key, ts in groups.items():
         t = ts[0]
         ctx = Context(None, budget=args.seconds)
@@ -220,26 +219,35 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             finished = False
         cpu, wall = time.process_time() - c0, time.monotonic() - w0
         if finished:
-            per_task = cpu
+            per_wall, per_cpu = wall, cpu
         else:
             (tf, uf, total), (tl, ul, _) = ctx.first_units, ctx.last_units
             rate = (ul - uf) / max(tl - tf, 1e-9)  # units per wall second
             setup = max(tf - w0, 0.0)
-            per_task = (setup + total / max(rate, 1e-12)) * (cpu / max(wall, 1e-9))
+            per_wall = setup + (total - uf) / max(rate, 1e-12)
+            per_cpu = per_wall * min(cpu / max(wall, 1e-9), 1.0)
         mem = max(_peak_rss_mib(), rss0)
         peak = max(peak, mem)
-        scale_pts = sum(len(x) for x in ts) / len(t)
-        group_cpu = per_task * scale_pts
-        total_cpu += group_cpu
+        n_like = sum(len(x) for x in ts) / len(t)  # tasks of this group, in units of t
+        total_wall += per_wall * n_like
+        total_cpu += per_cpu * n_like
         label = " ".join(f"{a}={v}" for a, v in zip(exp.separate, key)) or "all"
-        rows.append((label, len(ts), len(t), per_task, group_cpu, mem, finished))
-        print(f"  {label}: {len(ts)} task(s) of {len(t)} points; one task "
-              f"{per_task / 3600:.3g} CPU h ({'measured whole' if finished else 'extrapolated'}),"
-              f" group {group_cpu / 3600:.3g} CPU h; peak memory {mem:.0f} MiB", flush=True)
-    print(f"total: {total_cpu / 3600:.3g} CPU hours for {len(tasks)} task(s); peak memory of one "
-          f"task about {peak:.0f} MiB (process RSS); with N worker processes the wall time is "
-          f"about total / N")
+        how = "measured whole" if finished else f"extrapolated from {wall:.0f} s"
+        print(f"  {label}: {len(ts)} task(s) of up to {len(t)} points; one task "
+              f"{_hours(per_wall)} ({how}; {_hours(per_cpu)} CPU); group "
+              f"{_hours(per_wall * n_like)}; peak memory {mem:.0f} MiB", flush=True)
+    print(f"total: {_hours(total_wall)} on one core ({total_cpu / 3600:.3g} CPU hours) for "
+          f"{len(tasks)} task(s); peak memory of one task about {peak:.0f} MiB (process RSS); "
+          f"with N worker processes the wall time is about total / N")
     return 0
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
 
 
 # --------------------------------------------------------------------------- parser

@@ -1,0 +1,129 @@
+"""Overhead of the paper-scale layer (eicore.runs): store, locks, Dask; and estimates.
+
+Usage: ``python benchmarks/runs.py [--quick] [--out PATH] [EXPERIMENT ...]``
+
+For each experiment (default: a few with short tasks at ``ci`` scale) it runs all its
+``ci`` tasks three ways into fresh stores and reports, in seconds and as a fraction of
+the tasks' own compute time:
+
+* **serial**: ``eicore.runs.run`` in this process; overhead = wall time minus the time
+  spent inside the tasks' ``run`` (planning, status scans, locks, writing entries);
+* **Dask**: a ``LocalCluster`` of 2 single-threaded processes; overhead = wall time
+  minus the cluster start-up minus the compute time of the busiest worker (so an uneven
+  split of tasks is not counted as overhead, but everything Dask and the store add is);
+  the start-up is reported separately;
+* **estimate**: ``eicore estimate`` (a slice of ``--seconds`` of the first task) against
+  the measured compute time of that task.
+
+Writes ``benchmarks/results/runs.json``. With ``--quick``, only the hidden self-test
+experiment (tasks of about 0.6 s), to check the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import _common  # noqa: F401  (one BLAS thread; before NumPy)
+
+from eicore import runs
+from eicore.runs.cli import main as cli
+
+DEFAULT = ["dendritic.fig4b_bars", "dendritic.figS3_variants", "disinhibition.alignment"]
+
+
+def _serial(name: str) -> dict:
+    store = runs.Store(tempfile.mkdtemp(prefix="bench-serial-"))
+    t0 = time.perf_counter()
+    rep = runs.run(name, "ci", store=store, progress=False)
+    wall = time.perf_counter() - t0
+    compute = sum(e.meta["wall_seconds"] for e in rep.written)
+    t1 = time.perf_counter()
+    store.load(name, "ci")
+    load = time.perf_counter() - t1
+    return dict(tasks=len(rep.written), wall_s=wall, compute_s=compute,
+                overhead_s=wall - compute, overhead_frac=(wall - compute) / compute,
+                load_s=load, entry_bytes=sum(e.meta["bytes"] for e in rep.written),
+                task_s=[e.meta["wall_seconds"] for e in rep.written])
+
+
+def _dask(name: str, workers: int = 2) -> dict:
+    import distributed
+
+    store = runs.Store(tempfile.mkdtemp(prefix="bench-dask-"))
+    t0 = time.perf_counter()
+    env = {k: "1" for k in _common.THREAD_VARS}
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", env=env) as cluster, \
+            distributed.Client(cluster) as client:
+        client.wait_for_workers(workers)
+        startup = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        rep = runs.run(name, "ci", store=store, client=client, progress=False)
+        wall = time.perf_counter() - t1
+    per_worker: dict[str, float] = {}
+    for e in rep.written:
+        w = e.meta["worker"]
+        per_worker[w] = per_worker.get(w, 0.0) + e.meta["wall_seconds"]
+    compute = sum(per_worker.values())
+    busiest = max(per_worker.values())
+    return dict(tasks=len(rep.written), workers=workers, startup_s=startup, wall_s=wall,
+                compute_s=compute, busiest_worker_s=busiest, overhead_s=wall - busiest,
+                overhead_frac=(wall - busiest) / compute, per_worker_s=per_worker)
+
+
+def _estimate(name: str, seconds: float, measured: float) -> dict:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        cli(["estimate", name, "--scale", "ci", "--seconds", str(seconds)])
+    out = buf.getvalue()
+    line = next(ln for ln in out.splitlines() if "one task" in ln)
+    value, unit = line.split("one task ")[1].split(" (")[0].split()
+    est = float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
+    return dict(estimate_s=est, measured_s=measured, ratio=est / measured, slice_s=seconds,
+                text=out.strip())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("experiments", nargs="*")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seconds", type=float, default=20.0, help="estimate slice length")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "runs.json"))
+    args = ap.parse_args()
+    names = args.experiments or (["runs.selftest_slow"] if args.quick else DEFAULT)
+    os.environ["EICORE_SCALE"] = "ci"
+    results = {}
+    for name in names:
+        print(f"== {name} (ci)", flush=True)
+        s = _serial(name)
+        print(f"  serial: {s['tasks']} tasks, compute {s['compute_s']:.2f} s, overhead "
+              f"{s['overhead_s'] * 1e3:.0f} ms = {100 * s['overhead_frac']:.2f} %; "
+              f"entries {s['entry_bytes'] / 1e6:.2f} MB, load {s['load_s'] * 1e3:.0f} ms",
+              flush=True)
+        d = _dask(name)
+        print(f"  Dask (2 processes): start-up {d['startup_s']:.1f} s; wall {d['wall_s']:.2f} s, "
+              f"busiest worker {d['busiest_worker_s']:.2f} s, overhead "
+              f"{d['overhead_s'] * 1e3:.0f} ms = {100 * d['overhead_frac']:.2f} % of compute",
+              flush=True)
+        e = _estimate(name, min(args.seconds, max(s["task_s"][0] / 4, 0.2)), s["task_s"][0])
+        print(f"  estimate of one task: {e['estimate_s']:.1f} s vs measured "
+              f"{e['measured_s']:.1f} s (ratio {e['ratio']:.2f}; slice {e['slice_s']:.1f} s)",
+              flush=True)
+        results[name] = dict(serial=s, dask=d, estimate=e)
+    out = dict(machine=platform.node(), cpu_count=os.cpu_count(), python=platform.python_version(),
+               date=time.strftime("%Y-%m-%d %H:%M:%S"), scale="ci", results=results)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
