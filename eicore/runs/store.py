@@ -163,7 +163,7 @@ class Store:
         t0 = time.monotonic()
         while True:
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
                 with os.fdopen(fd, "w") as f:
                     f.write(me)
                 if (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
