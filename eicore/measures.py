@@ -107,14 +107,8 @@ def sampled_correlation_test(
     g = HostRNG(seed).generator
     if x.size < 4 * n:
         idx = host.argsort(g.random((repeats, x.size)), axis=1)[:, :n]
-    else:  # draw with replacement and redraw the (few) samples that repeat a pair
-        idx = g.integers(0, x.size, (repeats, n))
-        while True:
-            srt = host.sort(idx, axis=1)
-            bad = host.nonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))[0]
-            if bad.size == 0:
-                break
-            idx[bad] = g.integers(0, x.size, (bad.size, n))
+    else:
+        idx = _sample_without_replacement(g, x.size, n, repeats)
     r = pearson(x[idx], y[idx], axis=1)
     r = host.clip(r, -1.0, 1.0)
     t = r * host.sqrt((n - 2) / host.maximum(1.0 - r * r, 1e-300))
@@ -124,6 +118,43 @@ def sampled_correlation_test(
     if r_ref is not None:
         out["frac_ge_ref"] = float(host.mean(r >= r_ref))
     return out
+
+
+def _repeated_pairs(idx: Any) -> Any:
+    """Boolean mask of the entries of each row of ``idx`` that repeat an earlier entry."""
+    order = host.argsort(idx, axis=1, kind="stable")
+    srt = host.take_along_axis(idx, order, axis=1)
+    dup_sorted = host.zeros(idx.shape, dtype=bool)
+    dup_sorted[:, 1:] = srt[:, 1:] == srt[:, :-1]
+    mask = host.zeros(idx.shape, dtype=bool)
+    host.put_along_axis(mask, order, dup_sorted, axis=1)
+    return mask
+
+
+def _sample_without_replacement(g: Any, size: int, n: int, repeats: int,
+                                rounds: int = 20) -> Any:
+    """``repeats`` rows of ``n`` distinct indices in ``range(size)``, each row a uniformly
+    random n-subset (in random order); always terminates.
+
+    Rows are drawn with replacement and a row that repeats an index is redrawn whole (plain
+    rejection, cheap when ``n**2 << size``); rows still repeating after ``rounds`` redraws
+    keep their distinct entries and redraw only the repeated ones until all differ (each
+    new entry is then uniform over the indices not yet in the row, so the row stays a
+    uniform random subset).
+    """
+    idx = g.integers(0, size, (repeats, n))
+    for _ in range(rounds):
+        srt = host.sort(idx, axis=1)
+        bad = host.nonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))[0]
+        if bad.size == 0:
+            return idx
+        idx[bad] = g.integers(0, size, (bad.size, n))
+    while True:
+        dup = _repeated_pairs(idx)
+        k = int(dup.sum())
+        if k == 0:
+            return idx
+        idx[dup] = g.integers(0, size, k)
 
 
 def mann_whitney(a: Any, b: Any) -> tuple[float, float]:
