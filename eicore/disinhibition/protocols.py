@@ -72,8 +72,9 @@ def run_table1(task: Task, ctx) -> dict:
     one stack of networks (``n_networks``), each with its own data order; the stack equals
     separate runs up to float rounding and the fixed-point solvers' tolerances (their
     convergence test spans the stack), not bitwise. A task of one seed is exactly
-    :func:`~eicore.disinhibition.fit`. Checkpoints every ``TABLE1_CHUNK`` steps (weights,
-    Adam, data order and position, partial curves).
+    :func:`~eicore.disinhibition.fit`. The state (weights, Adam, data order and position in
+    the epoch, partial curves) is offered for a checkpoint every ``TABLE1_CHUNK`` steps and
+    saved at least after every epoch.
     """
     p = task.p
     (dataset,) = set(task.values("dataset"))
@@ -98,11 +99,11 @@ def run_table1(task: Task, ctx) -> dict:
     fit = state["fit"]
     bar = ctx.progress(fit.total_steps, "steps", done=fit.steps)
     while not fit.done:
-        t0 = time.perf_counter()
+        t0, epoch = time.perf_counter(), fit.epoch
         n = fit.advance(*data, max_steps=TABLE1_CHUNK)
         state["wall"] += time.perf_counter() - t0
         bar.update(n)
-        ctx.checkpoint(state)
+        ctx.checkpoint(state, force=fit.epoch > epoch)  # at least after every epoch
     bar.close()
     P = len(seeds)
     acc = host.asarray(fit.hist["test_accuracy"], dtype=float).reshape(p.epochs, P).T
@@ -191,7 +192,7 @@ def run_fig4(task: Task, ctx) -> dict:
             state["wall"] += time.perf_counter() - t0
             state["done"] += 1
             bar.update(1)
-            ctx.checkpoint(state)
+            ctx.checkpoint(state, force=True)  # after every epoch (a few kB)
         if state["before"] is None:  # no training epochs
             state["before"] = _resampled_traces(st)
         after = _resampled_traces(st)
