@@ -1,4 +1,5 @@
-"""The paper-scale results committed under book/results/ (made with `eicore run`).
+"""The paper-scale results committed under book/results/ (a result store made with
+`eicore run ... --store book/results`).
 
 Chapters load them instead of recomputing. They must match the current presets: a result
 made with other preset values is stale, and this test names the experiment to re-run.
@@ -17,42 +18,35 @@ RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
 MAX_BYTES = 30 * 2**20
 
 
-def _stores() -> list[tuple[str, Path]]:
-    out = []
-    for scale_dir in sorted(RESULTS.glob("*")) if RESULTS.is_dir() else []:
-        if scale_dir.is_dir():
-            out.append((scale_dir.name, scale_dir))
-    return out
-
-
 def test_committed_results_are_small():
     total = sum(p.stat().st_size for p in RESULTS.rglob("*") if p.is_file()) \
         if RESULTS.is_dir() else 0
     assert total < MAX_BYTES, f"book/results holds {total / 2**20:.1f} MiB (limit 30 MiB)"
 
 
-_NONE = pytest.param("none", None, marks=pytest.mark.skip(reason="no committed results yet"))
+def _experiments() -> list:
+    found = sorted(p.name for p in RESULTS.iterdir() if p.is_dir()) if RESULTS.is_dir() else []
+    return found or [pytest.param(None, marks=pytest.mark.skip(reason="no results committed"))]
 
 
-@pytest.mark.parametrize("label, root", _stores() or [_NONE])
-def test_committed_results_match_the_presets(label, root):
-    store = runs.Store(root)
+@pytest.mark.parametrize("name", _experiments())
+def test_committed_results_match_the_presets(name):
+    """Every entry is valid (checksum) and made with the current preset values."""
+    store = runs.Store(RESULTS)
     problems = []
-    for exp_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        name = exp_dir.name
-        for scale_dir in sorted(p for p in exp_dir.iterdir() if p.is_dir()):
-            st = store.status(name, scale_dir.name, verify=True)
-            for e in st.stale:
-                problems.append(f"{name} [{scale_dir.name}]: {e.path.name} was made with other "
-                                f"preset values; re-run `eicore run {name} --scale "
-                                f"{scale_dir.name} --store {root}`")
-            for path, why in st.corrupt:
-                problems.append(f"{name} [{scale_dir.name}]: {path.name} is corrupt ({why})")
-            for path in st.incomplete:
-                problems.append(f"{name} [{scale_dir.name}]: {path.name} has no metadata")
-            for ck in scale_dir.glob("*.ckpt*"):
-                problems.append(f"{name}: checkpoint {ck.name} must not be committed")
-            for js in scale_dir.glob("*.json"):
-                meta = json.loads(js.read_text())
-                assert meta["scale"] == scale_dir.name
+    for scale_dir in sorted(p for p in (RESULTS / name).iterdir() if p.is_dir()):
+        scale = scale_dir.name
+        st = store.status(name, scale, verify=True)
+        for e in st.stale:
+            problems.append(f"{name} [{scale}]: {e.path.name} was made with other preset "
+                            f"values; re-run `eicore run {name} --scale {scale} --store "
+                            "book/results` and delete the stale entry")
+        for path, why in st.corrupt:
+            problems.append(f"{name} [{scale}]: {path.name} is corrupt ({why})")
+        for path in st.incomplete:
+            problems.append(f"{name} [{scale}]: {path.name} has no metadata")
+        for ck in scale_dir.glob("*.ckpt*"):
+            problems.append(f"{name} [{scale}]: checkpoint {ck.name} must not be committed")
+        for js in scale_dir.glob("*.json"):
+            assert json.loads(js.read_text())["scale"] == scale
     assert not problems, "\n".join(problems)
