@@ -1,7 +1,8 @@
 """Sphinx extension of the book (loaded through ``sphinx.local_extensions`` in _config.yml).
 
 * ``authoryear`` bibliography style: entries labelled and sorted by author and year, so
-  the bibliography matches the author-year citations in the text ("Mackwood et al., 2021").
+  the bibliography matches the author-year citations in the text ("Mackwood et al., 2021"),
+  and ``author_year_round`` citations: Mackwood et al. (2021), (Mackwood et al., 2021).
 * ``eicore.*`` names written as inline code in the text (```eicore.datasets.load_mnist```,
   also with a call such as ```eicore.rng(0)```) link to their entry in the API reference.
 * MathJax 3 is served from the book itself (``mathjax_path: mathjax/tex-chtml.js``), so
@@ -23,6 +24,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
@@ -38,6 +40,9 @@ from pybtex.style.sorting.author_year_title import SortingStyle as AuthorYearSor
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging as sphinx_logging
+from sphinxcontrib.bibtex import plugin as bibtex_plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 
 # ------------------------------------------------------------------ bibliography
@@ -76,6 +81,25 @@ class AuthorYearStyle(PlainStyle):
 
 
 register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
+
+
+def _round() -> BracketStyle:
+    return BracketStyle(left="(", right=")")
+
+
+@dataclasses.dataclass
+class AuthorYearRound(AuthorYearReferenceStyle):
+    """{cite:t} -> Mackwood et al. (2021), {cite:p} -> (Mackwood et al., 2021)."""
+
+    bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_textual: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_author: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_label: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_year: BracketStyle = dataclasses.field(default_factory=_round)
+
+
+bibtex_plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round",
+                              AuthorYearRound)
 
 
 # ------------------------------------------------------------------ eicore.* links
