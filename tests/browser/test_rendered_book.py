@@ -236,6 +236,19 @@ async (progressPatterns) => {
 """
 
 
+# the section of the first figure from its heading, or the figure itself if both do not fit
+SCROLL_TO_FIRST_FIGURE_JS = """() => {
+  const img = document.querySelector('article.bd-article .cell_output img, article figure img');
+  if (!img) return;
+  const sec = img.closest('section');
+  const h = sec && sec.querySelector('h1, h2, h3');
+  if (h) { h.scrollIntoView({block: 'start'}); window.scrollBy(0, -70); }
+  if (!h || img.getBoundingClientRect().bottom > window.innerHeight) {
+    img.scrollIntoView({block: 'end'}); window.scrollBy(0, 40);
+  }
+}"""
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -361,8 +374,7 @@ def test_screenshot(browser, server, page_name, device, viewport):
                       "await MathJax.startup.promise; }")
         stem = re.sub(r"\W+", "_", page_name.removesuffix(".html"))
         if page_name == FIGURE_PAGE:  # the first figure, as a reader scrolls to it
-            page.locator("article img").first.scroll_into_view_if_needed()
-            page.evaluate("() => window.scrollBy(0, -80)")
+            page.evaluate(SCROLL_TO_FIRST_FIGURE_JS)
             shot = SHOTS / f"{stem}_{device}.png"
             page.screenshot(path=str(shot))
         else:
