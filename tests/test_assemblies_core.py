@@ -268,18 +268,3 @@ def test_sweep_currents():
     assert np.allclose(sw.inh[0], sw.rI[0] @ W_EI.T, atol=1e-4)
     # steady state: h_E = exc - inh
     assert np.abs(sw.h[0][:, : net.NE] - (sw.exc[0] - sw.inh[0])).max() < 0.05
-
-
-def test_cache_helpers_are_atomic_and_locked(tmp_path, monkeypatch):
-    from eicore.assemblies import experiment as ex
-
-    monkeypatch.setenv("EICORE_CACHE", str(tmp_path))
-    assert ex.cache_dir() == tmp_path / "assemblies"
-    path = ex.cache_dir() / "x.npz"
-    ex._save(path, {"a": np.arange(3)})
-    assert np.array_equal(np.load(path)["a"], np.arange(3))
-    assert [p.name for p in path.parent.iterdir()] == ["x.npz"]  # no temporary files left
-    lock = path.with_suffix(".lock")
-    assert ex._acquire(lock) and not ex._acquire(lock)
-    lock.unlink()
-    assert ex._acquire(lock)

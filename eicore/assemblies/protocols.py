@@ -17,8 +17,8 @@ the solver tolerance (relative differences of order 1e-5; the tests check 1e-3).
 
 Chapters do not call the experiments directly but :func:`trained_conditions` and
 :func:`perturbation_experiment`, which run whatever the result store lacks
-(:func:`eicore.runs.compute`) and rebuild networks and response sweeps from the stored
-weights and steady states.
+(:func:`eicore.runs.compute`), rebuild the networks from the stored weights and solve their
+responses to all stimuli (one batched solve per condition set, a few seconds).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from ..runs import Context, Experiment, Store, Task, compute, get, register
 from ..runs.registry import jsonable
 from .analysis import influence_vs_rf_sums
 from .experiment import (
+    Sweep,
     Trainer,
     TrainingHistory,
     learning_rates,
     perturbation_influence,
     response_sweep,
-    sweep_from_states,
 )
 from .network import Network, build_network, stack_networks
 from .presets import NETWORK, PERTURB, TRAIN_GRADIENT, TRAIN_LOCAL
@@ -83,7 +83,7 @@ def angle_presentations(p: Any, S: int) -> Any:
 
 
 def _train(task: Task, ctx: Context, rule: str) -> dict[str, Any]:
-    """Train the task's networks (one batch) and sweep them before and after learning."""
+    """Train the task's networks (one batch); return their weights and learning curves."""
     pt, pn = task.p, task.preset(NETWORK)
     conds, seeds = task.values("condition"), [int(s) for s in task.values("seed")]
     state = ctx.resume()
@@ -95,34 +95,22 @@ def _train(task: Task, ctx: Context, rule: str) -> dict[str, Any]:
             kw.update(angle=pt.angle, angle_every=pt.angle_every)
         else:
             kw["adam"] = dict(beta1=pt.beta1, beta2=pt.beta2, eps=pt.eps)
-        state = dict(trainer=Trainer(_networks(pn, seeds, conds), **kw), h_before=None,
-                     h_after=None, done=0)
+        state = dict(trainer=Trainer(_networks(pn, seeds, conds), **kw), done=0)
     tr = state["trainer"]
-    S = tr.net.S
-    bar = ctx.progress(tr.total + 2 * S, "presentations", done=state["done"])
-    before = _networks(pn, seeds, conds)  # deterministic: rebuilt rather than stored
-    if state["h_before"] is None:
-        state["h_before"] = response_sweep(before).h
-        state["done"] += S
-        bar.update(S)
-        ctx.checkpoint(state)
-    chunk = max(1, S // CHUNKS_PER_TRIAL)
+    bar = ctx.progress(tr.total, "presentations", done=state["done"])
+    chunk = max(1, tr.net.S // CHUNKS_PER_TRIAL)
     while not tr.done:
         n = tr.advance(chunk)
         state["done"] += n
         bar.update(n)
         ctx.checkpoint(state)
-    if state["h_after"] is None:
-        state["h_after"] = response_sweep(tr.net).h
-        state["done"] += S
-        bar.update(S)
     bar.close()
+    before = _networks(pn, seeds, conds)  # deterministic: rebuilt rather than kept
     after, hist = tr.net, tr.history()
-    T = pt.trials
+    T, S = pt.trials, tr.net.S
     out = dict(
         W_EI_before=before.W_EI, W_IE_before=before.W_IE,
-        W_EI=after.W_EI, W_IE=after.W_IE, V_EI=after.V_EI, V_IE=after.V_IE,
-        h_before=state["h_before"], h_after=state["h_after"], loss=hist.loss,
+        W_EI=after.W_EI, W_IE=after.W_IE, V_EI=after.V_EI, V_IE=after.V_IE, loss=hist.loss,
         solver_steps=host.broadcast_to(hist.steps.reshape(T, S).mean(axis=1),
                                        (len(conds), T)),
     )
@@ -139,10 +127,12 @@ def _train(task: Task, ctx: Context, rule: str) -> dict[str, Any]:
 def run_train_local(task: Task, ctx: Context) -> dict[str, Any]:
     """Local rules (Eq 8, plain steps, PV input normalisation), Figs 1-3 and 3-S2.
 
-    Stores per point the Pyr <-> PV weights before and after learning, the steady states
-    of all stimuli before and after (``h``; rates and currents follow from them), the loss
-    per trial, the update angles to the gradient (Eq 7) at :func:`angle_presentations` and
-    their median per trial. Checkpoints after every twelfth of a trial.
+    Stores per point the Pyr <-> PV weights before and after learning (``V``: the
+    parameters of the plastic weights after learning), the loss per trial, the update angles
+    to the gradient (Eq 7) at :func:`angle_presentations` and their median per trial
+    (about 4 MB per task at both scales). Responses to all stimuli are not stored: they
+    follow from the weights in one batched solve (:func:`trained_conditions`). Checkpoints
+    after every twelfth of a trial.
     """
     return _train(task, ctx, "local")
 
@@ -156,7 +146,7 @@ def run_train_gradient(task: Task, ctx: Context) -> dict[str, Any]:
 _TRAIN_DIMS = dict(
     W_EI_before=("pyr", "pv"), W_IE_before=("pv", "pyr"), W_EI=("pyr", "pv"),
     W_IE=("pv", "pyr"), V_EI=("pyr", "pv"), V_IE=("pv", "pyr"),
-    h_before=("stimulus", "unit"), h_after=("stimulus", "unit"), loss=("trial",),
+    loss=("trial",),
     solver_steps=("trial",), presentation=("presentation",), angle_IE=("presentation",),
     angle_EI=("presentation",), angle_IE_median=("trial",), angle_EI_median=("trial",),
 )
@@ -198,8 +188,9 @@ def _params_of(task_params: dict, exp: Experiment, scale: str) -> bool:
 
 def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule: str,
              pt: Any, xp: Any = None, seconds: float = float("nan")) -> dict[str, Any]:
-    """Networks, sweeps and history of one seed from its stored arrays (leading axis:
-    ``conds``)."""
+    """Networks, response sweeps and history of one seed from its stored arrays (leading
+    axis: ``conds``). The sweeps are solved here, for all ``conds`` as one batch (as
+    the chapters always load every condition of a seed, they see the same numbers)."""
     xp = xp or get_xp()
     before = _networks(pn, [seed] * len(conds), conds, xp=xp)
     after = before.copy()
@@ -216,8 +207,7 @@ def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule:
         meta=dict(rule=rule, trials=pt.trials, B=len(conds), seed=seed),
     )
     return dict(conditions=list(conds), before=before, after=after, history=hist, params=pt,
-                sweep_before=sweep_from_states(before, arrays["h_before"]),
-                sweep_after=sweep_from_states(after, arrays["h_after"]))
+                sweep_before=response_sweep(before), sweep_after=response_sweep(after))
 
 
 def trained_conditions(rule: str = "local", seed: int = 0, *, conditions: list[str] | None = None,
@@ -230,16 +220,16 @@ def trained_conditions(rule: str = "local", seed: int = 0, *, conditions: list[s
     Returns ``dict(conditions, before, after, history, params, sweep_before, sweep_after,
     dataset)``: ``before``/``after`` are batched :class:`Network` s in the order of
     ``conditions`` (default: every condition of the experiment), the sweeps their
-    responses to all stimuli (:class:`Sweep`), ``history`` a :class:`TrainingHistory` of
-    the stored curves (``seconds``: wall time of the stored run) and ``dataset`` the
-    stored results (xarray).
+    responses to all stimuli (:class:`~eicore.assemblies.experiment.Sweep`, solved for every
+    condition of the seed as one batch, then selected), ``history`` a
+    :class:`~eicore.assemblies.experiment.TrainingHistory` of the stored curves (``seconds``:
+    wall time of the stored run) and ``dataset`` the stored results (xarray).
     """
     name = f"assemblies.train_{rule}"
     exp = get(name)
     ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
-    conds = [str(c) for c in (ds.condition.values if conditions is None else conditions)]
-    ds = ds.sel(condition=conds)
+    conds = [str(c) for c in ds.condition.values]
     arrays = {k: ds[k].values for k in ds.data_vars}
     if "presentation" in ds.coords:
         arrays["presentation"] = ds.presentation.values
@@ -247,8 +237,27 @@ def trained_conditions(rule: str = "local", seed: int = 0, *, conditions: list[s
     out = _rebuild(arrays, conds, seed, params[NETWORK.name], rule,
                    params[exp.presets[0].name], xp=xp,
                    seconds=float(ds.attrs.get("wall_seconds", float("nan"))))
+    if conditions is not None:
+        out = _select(out, [conds.index(str(c)) for c in conditions])
+        ds = ds.sel(condition=list(conditions))
     out["dataset"] = ds
     return out
+
+
+def _select(res: dict[str, Any], idx: list[int]) -> dict[str, Any]:
+    """The conditions ``idx`` of a :func:`trained_conditions` result."""
+    h = res["history"]
+    pick = {k: None if getattr(h, k) is None or k == "presentation" else getattr(h, k)[idx]
+            for k in ("loss", "steps", "angle_IE", "angle_EI", "angle_IE_median",
+                      "angle_EI_median")}
+    hist = TrainingHistory(**{k: v for k, v in pick.items()}, seconds=h.seconds,
+                           meta=dict(h.meta, B=len(idx)), presentation=h.presentation)
+    sw = {k: Sweep(**{f: (getattr(s, f) if f == "steps" else getattr(s, f)[idx])
+                      for f in ("h", "rE", "rI", "exc", "inh", "steps")})
+          for k, s in (("sweep_before", res["sweep_before"]), ("sweep_after", res["sweep_after"]))}
+    return dict(res, conditions=[res["conditions"][i] for i in idx],
+                before=res["before"].select(idx), after=res["after"].select(idx),
+                history=hist, **sw)
 
 
 # ----------------------------------------------------------------------- perturbations
