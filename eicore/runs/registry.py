@@ -45,7 +45,7 @@ PROTOCOL_MODULES = (
 )
 
 _EXPERIMENTS: dict[str, Experiment] = {}
-_loaded = False
+_LOADED: set[str] = set()
 
 
 def jsonable(value: Any) -> Any:
@@ -251,12 +251,21 @@ def register(experiment: Experiment) -> Experiment:
     return experiment
 
 
+def _load(module: str) -> None:
+    if module not in _LOADED:
+        importlib.import_module(module)  # registers; an ImportError leaves it unloaded
+        _LOADED.add(module)
+
+
 def _load_all() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in PROTOCOL_MODULES:
-            importlib.import_module(mod)
+    for mod in PROTOCOL_MODULES:
+        _load(mod)
+
+
+def _module_of(name: str) -> str | None:
+    """The protocol module that registers experiment ``name`` (by its part prefix)."""
+    part = name.split(".", 1)[0]
+    return next((m for m in PROTOCOL_MODULES if m.split(".")[1] == part), None)
 
 
 def experiments(include_hidden: bool = False) -> dict[str, Experiment]:
@@ -269,7 +278,12 @@ def get(name: str | Experiment) -> Experiment:
     """The experiment called ``name``; a clear error lists the known names otherwise."""
     if isinstance(name, Experiment):
         return name
-    _load_all()
+    if name not in _EXPERIMENTS:
+        module = _module_of(str(name))
+        if module is not None:
+            _load(module)  # only this part's module: another part's trouble stays there
+    if name not in _EXPERIMENTS:
+        _load_all()
     if name not in _EXPERIMENTS:
         known = ", ".join(k for k, v in sorted(_EXPERIMENTS.items()) if not v.hidden)
         raise ConfigurationError(
