@@ -226,6 +226,11 @@ async (progressPatterns) => {
                         + ` column ${Math.round(width)} px`);
   }
   // tables and figures that do not fit the column (also when hidden in a scroller)
+  for (const el of col.querySelectorAll('mjx-container[display="true"]')) {
+    const er = el.getBoundingClientRect();
+    if (er.right > right + 1 || er.left < left - 1)
+      out.overflow.push(`equation ${where(el)} sticks out of the column`);
+  }
   for (const el of col.querySelectorAll('table, figure')) {
     const er = el.getBoundingClientRect();
     const sticks_out = er.right > right + 1 || er.left < left - 1;
@@ -355,6 +360,35 @@ def test_expected_failures_name_real_pages_and_checks():
     for page, check in EXPECTED_FAILURES:
         assert page in BOOK_PAGES or (page in PAGES and check == "loads"), page
         assert check in CHECKS, check
+
+
+_BAD_PAGE = """<html><body><main><article class="bd-article" style="width: 600px">
+<h2>A section</h2>
+<span class="math">\\(x\\)</span>
+<div class="cell_output">
+  <div class="output stderr"><pre>train:  45%|████▌     | 45/100 [00:01<00:02, 30.1it/s]</pre></div>
+  <div class="output stream highlight"><pre>  </pre></div>
+  <img src="PIXEL" width="900" alt="../_images/abc.png">
+</div>
+<div class="cell_output"></div>
+<table style="width: 900px"><tr><td>wide</td></tr></table>
+</article></main></body></html>""".replace(
+    "PIXEL", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+             "/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
+
+
+def test_the_checks_find_problems(browser):
+    """Each check reports a page made to fail it (so a green run means something)."""
+    page = browser.new_page(viewport=DESKTOP)
+    try:
+        page.set_content(_BAD_PAGE)
+        r = page.evaluate(MEASURE_JS, PROGRESS_PATTERNS)
+    finally:
+        page.close()
+    r["problems"] = []
+    found = {c: _failures(c, r) for c in CHECKS if c != "loads"}
+    assert all(found.values()), found
+    assert len(r["empty"]) == 2 and len(r["overflow"]) == 1, r
 
 
 def test_math_is_rendered_somewhere(report):
