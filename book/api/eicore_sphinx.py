@@ -4,7 +4,9 @@
   the bibliography matches the author-year citations in the text ("Mackwood et al., 2021"),
   and ``author_year_round`` citations: Mackwood et al. (2021), (Mackwood et al., 2021).
 * ``eicore.*`` names written as inline code in the text (```eicore.datasets.load_mnist```,
-  also with a call such as ```eicore.rng(0)```) link to their entry in the API reference.
+  also with a call such as ```eicore.rng(0)```) link to their entry in the API reference,
+  and so do names that the page's code cells import from eicore (```train``` after
+  ``from eicore.assemblies import train``).
 * MathJax 3 is served from the book itself (``mathjax_path: mathjax/tex-chtml.js``), so
   pages typeset math without network access. The es5 build (npm ``mathjax@3.2.2``: TeX
   input with its extensions, CHTML output with the woff-v2 fonts, menu, assistive MathML)
@@ -24,6 +26,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import logging
 import re
@@ -103,7 +106,7 @@ bibtex_plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_
 
 
 # ------------------------------------------------------------------ eicore.* links
-_NAME = re.compile(r"^(eicore(?:\.[A-Za-z_]\w*)*)(?:\(.*\))?$", re.S)
+_NAME = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(.*\))?$", re.S)
 
 
 def _api_targets(env) -> dict[str, tuple[str, str]]:
@@ -115,15 +118,45 @@ def _api_targets(env) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _imported_names(doctree) -> dict[str, str]:
+    """Local name -> eicore name, from the imports in the page's code cells."""
+    out: dict[str, str] = {}
+    for block in doctree.findall(nodes.literal_block):
+        code = "\n".join(line for line in block.astext().splitlines()
+                         if not line.lstrip().startswith(("%", "!")))
+        if "eicore" not in code:
+            continue
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+                    node.module == "eicore" or node.module.startswith("eicore.")):
+                for alias in node.names:
+                    out[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "eicore" and alias.asname:
+                        out[alias.asname] = alias.name
+    return out
+
+
 def link_eicore_names(app, doctree, docname):
     if app.builder.format != "html":
         return
     targets = _api_targets(app.env)
+    imported = _imported_names(doctree)
     for lit in list(doctree.findall(nodes.literal)):
         if isinstance(lit.parent, nodes.reference | nodes.title) or "xref" in lit["classes"]:
             continue
         m = _NAME.match(lit.astext().strip())
-        name = m and (m.group(1) if m.group(1) in targets else _canonical(m.group(1)))
+        if not m:
+            continue
+        head, _, rest = m.group(1).partition(".")
+        full = m.group(1) if head == "eicore" else (
+            imported[head] + (f".{rest}" if rest else "") if head in imported else None)
+        name = full and (full if full in targets else _canonical(full))
         if not name or name not in targets:
             continue
         todoc, anchor = targets[name]
