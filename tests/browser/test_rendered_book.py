@@ -4,7 +4,8 @@ Runs against ``book/_build/html`` (build it first) when ``EICORE_BROWSER=1``; CI
 ``browser`` stage does that after ``jupyter-book build``. Every page is served over HTTP
 from 127.0.0.1, opened once at 1400 px, and checked for
 
-``loads``           no JavaScript error (uncaught or console.error) and no failed local request
+``loads``           no JavaScript error (uncaught or console.error), no failed local request
+                    and no request outside the book (it must work offline)
 ``math``            every formula is typeset by MathJax, without a TeX error
 ``progress_text``   no rendered cell output holds progress-bar text (tqdm)
 ``empty_outputs``   no empty output box
@@ -288,10 +289,11 @@ def _open(browser, server, page_name, viewport):
     problems: list[str] = []
     local = urlparse(server).netloc
 
-    def route(r):  # nothing outside the book is reachable; fail fast and say so
+    def route(r):  # the book must work offline: a request outside it is a failure
         if urlparse(r.request.url).netloc in (local, "") or r.request.url.startswith("data:"):
             r.continue_()
         else:
+            problems.append(f"request outside the book: {r.request.url}")
             r.abort()
 
     page.route("**/*", route)
