@@ -131,7 +131,7 @@ class Trainer:
     Everything that changes lives in this object (networks, connectivity matrix, warm-start
     states ``H`` and adjoints ``LAM``, Adam moments, the stimulus-order generators, the
     current trial's order and position, partial loss and histories), so it pickles whole:
-    a run checkpointed between two calls of :meth:`advance` and resumed gives bitwise the
+    a run checkpointed between two calls of :meth:`Trainer.advance` and resumed gives bitwise the
     result of an uninterrupted one. ``seed`` is one seed for all networks or one per
     network; every network presents the stimuli in the order drawn from its own seed
     (networks of one seed share one generator, so they see the same order).
