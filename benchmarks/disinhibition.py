@@ -48,6 +48,12 @@ REFERENCE = {
 }
 
 
+#: Untimed exact-inv steps before timing the trained-state case.
+PRETRAIN = 200
+#: Target seconds per exact-inv 3x256 step (init and trained), single thread, batch 100.
+TARGET = 0.05
+
+
 def load_data(xp):
     try:
         from eicore.datasets import load_mnist
@@ -68,7 +74,10 @@ def sync(xp):
         cupy.cuda.Device().synchronize()
 
 
-def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, n_networks=None):
+def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, n_networks=None,
+                  pretrain=0):
+    """Median/best wall and process-CPU seconds per step; ``pretrain`` untimed steps first
+    (a trained network needs more closed-loop iterations than a fresh one)."""
     tr = Trainer.create(
         [784] + [256] * hidden + [10],
         rule=rule,
@@ -78,17 +87,18 @@ def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, 
         n_networks=n_networks,
     )
     n = x.shape[0]
-    times, iters = [], []
-    for k in range(warmup + steps):
+    times, cpus, iters = [], [], []
+    for k in range(pretrain + warmup + steps):
         i = (k * 100) % (n - 100)
         xb, yb = x[i : i + 100], y[i : i + 100]
         sync(xp)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         info = tr.step(xb, yb)
         sync(xp)
-        dt = time.perf_counter() - t0
-        if k >= warmup:
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        if k >= pretrain + warmup:
             times.append(dt)
+            cpus.append(dc)
             iters.append(info.get("cl_iterations", 0))
     ev = []
     for k in range(max(3, steps // 4)):
@@ -104,6 +114,9 @@ def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, 
         "step_s_median": statistics.median(times),
         "step_s_min": min(times),
         "step_s_max": max(times),
+        "step_cpu_s_median": statistics.median(cpus),
+        "step_cpu_s_min": min(cpus),
+        "pretrain_steps": pretrain,
         "eval_s_median": statistics.median(ev),
         "cl_outer_iterations_mean": statistics.mean(iters) if rule != "bp" else None,
         "steps_timed": len(times),
@@ -148,21 +161,25 @@ def main(argv=None):
         ("lin-thresh-3x256", "lin-thresh", 3, False),
         ("exact-inv-avg-3x256", "exact-inv", 3, True),
     ]
+    # trained state: the weights after PRETRAIN exact-inv steps (more closed-loop iterations)
+    trained = ("exact-inv-3x256-trained", "exact-inv", 3, False)
     rows = []
     print(
         f"backend {backend.backend_name()}, data {data_name}, {steps} timed steps after "
         f"{warmup} warm-up steps, batch 100"
     )
     print(
-        f"{'config':<22}{'step ms':>9}{'eval ms':>9}{'CL it':>7}{'ref step s':>16}{'speed-up':>14}"
+        f"{'config':<24}{'step ms':>9}{'cpu ms':>8}{'eval ms':>9}{'CL it':>7}"
+        f"{'ref step s':>16}{'speed-up':>14}"
         f"{'50 MNIST epochs':>17}"
     )
-    for name, rule, hidden, avg in configs:
-        r = time_training(name, rule, hidden, avg, x, y, steps, warmup, xp)
+    for name, rule, hidden, avg in configs + [trained]:
+        pre = PRETRAIN if name.endswith("-trained") else 0
+        r = time_training(name, rule, hidden, avg, x, y, steps, warmup, xp, pretrain=pre)
         # one MNIST epoch: 540 training steps + 160 open-loop evaluation batches (spec §4)
         r["est_epoch_mnist_s"] = 540 * r["step_s_median"] + 160 * r["eval_s_median"]
         r["est_50_epochs_mnist_h"] = 50 * r["est_epoch_mnist_s"] / 3600
-        ref = REFERENCE.get(name)
+        ref = REFERENCE.get(name.removesuffix("-trained"))
         if ref:
             r["reference_step_s"] = ref["step"]
             r["speedup_vs_reference"] = ratio(ref["step"], r["step_s_median"])
@@ -171,7 +188,8 @@ def main(argv=None):
         rows.append(r)
         it = r["cl_outer_iterations_mean"]
         print(
-            f"{name:<22}{1e3 * r['step_s_median']:9.1f}{1e3 * r['eval_s_median']:9.1f}"
+            f"{name:<24}{1e3 * r['step_s_median']:9.1f}{1e3 * r['step_cpu_s_median']:8.1f}"
+            f"{1e3 * r['eval_s_median']:9.1f}"
             f"{'' if it is None else f'{it:.1f}':>7}{str(ref['step'] if ref else '-'):>16}"
             f"{str(r.get('speedup_vs_reference', '-')):>14}{r['est_50_epochs_mnist_h']:>15.2f} h"
         )
@@ -202,10 +220,15 @@ def main(argv=None):
             f"{v['ode_ol_cl_s']:.2f} s ({v['ol_steps']} + {v['cl_steps']} steps)"
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    target = next(r for r in rows if r["config"] == "exact-inv-3x256")["step_s_median"]
+    # best of N wall-clock (the least disturbed by other jobs on a shared machine) and the
+    # median process CPU time, for the worse of the initial and the trained state
+    ei3 = [r for r in rows if r["config"].startswith("exact-inv-3x256")]
+    target = max(r["step_s_min"] for r in ei3)
+    target_cpu = max(r["step_cpu_s_median"] for r in ei3)
     print(
-        f"peak RSS {peak_mb:.0f} MB; exact-inv 3x256 step {1e3 * target:.0f} ms "
-        f"(target <= 150 ms: {'met' if target <= 0.15 else 'NOT met'})"
+        f"peak RSS {peak_mb:.0f} MB; exact-inv 3x256 step (init and trained, worse of the two): "
+        f"best wall {1e3 * target:.0f} ms, median CPU {1e3 * target_cpu:.0f} ms "
+        f"(target <= {1e3 * TARGET:.0f} ms: {'met' if target <= TARGET else 'NOT met'})"
     )
     out = {
         "benchmark": "disinhibition",
@@ -226,8 +249,12 @@ def main(argv=None):
         "batched_seeds": batched,
         "ode_path": ode,
         "peak_rss_mb": round(peak_mb, 1),
-        "target_exact_inv_3x256_step_s": 0.15,
-        "target_met": target <= 0.15,
+        "pretrain_steps_trained_case": PRETRAIN,
+        "target_exact_inv_3x256_step_s": TARGET,
+        "target_measure": "best-of-N wall-clock step time, worse of init and trained",
+        "exact_inv_3x256_step_s_best": target,
+        "exact_inv_3x256_step_cpu_s_median": target_cpu,
+        "target_met": target <= TARGET,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
