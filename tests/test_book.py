@@ -1,6 +1,6 @@
 """The book's chapters are stored executed, in order, without errors, with kernel python3.
 
-`jupyter-book build` renders the stored outputs (``execute_notebooks: auto``) and
+`jupyter-book build` renders the stored outputs (``execute_notebooks: off``) and
 ``pytest --nbval`` re-executes them, so a chapter committed unexecuted, executed
 out of order or with an error would silently render wrong or fail in CI.
 """

@@ -151,11 +151,10 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
 
 
 def _interactive() -> bool:
-    import sys
+    """Progress bars by the book's one switch (:func:`eicore.progress.enabled`)."""
+    from ..progress import enabled
 
-    if os.environ.get("EICORE_PROGRESS", "").lower() in ("0", "off", "false", "no"):
-        return False
-    return sys.stderr.isatty()
+    return enabled()
 
 
 def _task_bar(tasks: list[Task], progress: bool, desc: str):
