@@ -3,18 +3,18 @@ PNAS 2021); see :mod:`eicore.runs`.
 
 Every figure-level experiment of the chapters is one :class:`~eicore.runs.Experiment`:
 
-=============================  ==============================================  ============
-name                           sweep (first axis slowest)                      chapter
-=============================  ==============================================  ============
-``dendritic.model_demo``       seed                                            01 Model
-``dendritic.fig3_mnist``       rule x seed                                     03 MNIST
-``dendritic.fig4b_bars``       rule x p_corr x seed                            04 Bars
-``dendritic.fig5_scenes``      n_z x rule x seed (n_z separate)                05 Scenes
-``dendritic.fig6b_delays``     dt x rule x seed (dt separate)                  06 Delays
-``dendritic.fig6a_scenes_delays``  dt x rule x seed (dt separate)              06 Delays
-``dendritic.figS3_variants``   variant x seed                                  07 Variants
-``dendritic.figS2_variants``   variant x seed                                  07 Variants
-=============================  ==============================================  ============
+=================================  ================================  ==========
+name                               sweep (first axis slowest)        chapter
+=================================  ================================  ==========
+``dendritic.model_demo``           seed                              01 Model
+``dendritic.fig3_mnist``           rule x seed                       03 MNIST
+``dendritic.fig4b_bars``           rule x p_corr x seed              04 Bars
+``dendritic.fig5_scenes``          n_z x rule x seed (n_z separate)  05 Scenes
+``dendritic.fig6b_delays``         dt x rule x seed (dt separate)    06 Delays
+``dendritic.fig6a_scenes_delays``  dt x rule x seed (dt separate)    06 Delays
+``dendritic.figS3_variants``       variant x seed                    07 Variants
+``dendritic.figS2_variants``       variant x seed                    07 Variants
+=================================  ================================  ==========
 
 A task's points are simulated as one batch per network kind (SB and analytic DB share one
 batch; the learned dendritic variants another). Every random number of a network comes
