@@ -321,7 +321,9 @@ class Store:
 
         Every output becomes a variable with the sweep axes first, then its own dims;
         coordinates shared by all points (e.g. ``patterns`` of a learning curve) become
-        coordinates. Points without a result are NaN; ``missing`` says what to do about
+        coordinates (entries must agree on them). Points without a result are NaN (integer
+        and boolean outputs then become floats; with every point present they keep their
+        type); ``missing`` says what to do about
         them: ``"raise"`` (default), ``"warn"`` or ``"ignore"``. Stale and corrupt
         entries are never loaded; the dataset's ``attrs`` list them with the run facts.
         """
@@ -357,8 +359,9 @@ class Store:
             warnings.warn(msg, stacklevel=2)
         axes = exp.sweep(s)
         index = {_point_key(p): i for i, p in enumerate(pts)}
-        shape = tuple(len(v) for v in axes.values())
         data: dict[str, Any] = {}
+        filled: dict[str, Any] = {}
+        dtypes: dict[str, Any] = {}
         dims: dict[str, tuple] = {}
         coords: dict[str, Any] = {}
         sel_axes = {a: list(dict.fromkeys(p[a] for p in pts)) for a in axes}
@@ -369,17 +372,27 @@ class Store:
             for name, a in arrays.items():
                 info = e.meta["outputs"][name]
                 if info["coordinate"]:
+                    if name in coords and not (coords[name][1].shape == a.shape
+                                               and host.array_equal(coords[name][1], a)):
+                        raise EicoreError(
+                            f"{exp.name} [{s}]: coordinate {name!r} differs between entries "
+                            f"(e.g. {e.path.name}); they cannot share one axis")
                     coords.setdefault(name, (tuple(info["dims"]), a))
                     continue
                 if name not in data:
                     fill = host.nan if a.dtype.kind in "fc" else 0
                     kind = a.dtype if a.dtype.kind in "fc" else (
-                        host.float64 if a.dtype.kind in "iu" else a.dtype)
+                        host.float64 if a.dtype.kind in "iub" else a.dtype)
                     data[name] = host.full(flat_shape + a.shape[1:], fill, dtype=kind)
+                    filled[name] = host.zeros(len(pts), dtype=bool)
+                    dtypes[name] = a.dtype
                     dims[name] = tuple(info["dims"][1:])
                 for j, i in rows:
                     data[name][i] = a[j]
-        del shape
+                    filled[name][i] = True
+        for name in data:  # integers and booleans keep their type when no point is missing
+            if filled[name].all() and data[name].dtype != dtypes[name]:
+                data[name] = data[name].astype(dtypes[name])
         sweep_dims = tuple(axes)
         grid = tuple(len(v) for v in sel_axes.values())
         ds = xr.Dataset()
