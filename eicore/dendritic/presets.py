@@ -19,6 +19,7 @@ MODEL_DEMO = Preset(
     ci=dict(n_train=3000, n_show=6, seeds=1),
     full=dict(n_train=3000, n_show=6, seeds=1),
     doc="Chapter 01: one DB network learns 8x8 bars; its spikes and fields",
+    smoke=dict(n_train=200, n_show=2),
 )
 
 BARS = Preset(
@@ -35,6 +36,7 @@ BARS = Preset(
         sigma_final=0.316, rho=0.015, dt=1.0,
     ),
     doc="Fig 4B: SB vs analytic DB on 8x8 bars with correlated pairs, 16 neurons",
+    smoke=dict(p_corr=[0.0, 0.7], seeds=2, n_train=400, test_every=200, n_test=20),
 )  # fmt: skip
 
 MNIST = Preset(
@@ -51,6 +53,7 @@ MNIST = Preset(
     ),
     doc="Fig 3: MNIST digits 0-2 at 16x16, 9 neurons, SB vs DB (phases: D and b only, "
     "then inhibition, then input weights)",
+    smoke=dict(n_train=200, test_every=100, n_test=20, seeds=1),
 )  # fmt: skip
 
 DELAYS = Preset(
@@ -66,6 +69,7 @@ DELAYS = Preset(
         sigma=0.316, rho=0.015, phase2_W=60_000, phase3_F=90_000, eta_W_phase2=2e-5,
     ),
     doc="Fig 6 (PNAS 5B): MNIST 0-2 with transmission delay = dt",
+    smoke=dict(dts=[1.0, 3.0], n_train=100, test_every=50, n_test=20, seeds=1),
 )  # fmt: skip
 
 # Natural scenes (Figs 5 and 6A): patch data, learning rates, annealing and starting weights
@@ -94,6 +98,8 @@ SCENES = Preset(
         n_train_per_neuron=0, n_tests=100, **_SCENES_FULL,
     ),
     doc="Fig 5 (PNAS 4D): natural-image patches, loss vs number of neurons at 1000 Hz",
+    smoke=dict(n_z=[8, 16], dt=1.0, n_train_per_neuron=10, n_tests=2, n_test=20,
+               n_patches=2000),
 )  # fmt: skip
 
 VARIANTS_S3 = Preset(
@@ -108,6 +114,7 @@ VARIANTS_S3 = Preset(
         mult=1.0,
     ),
     doc="Fig S3: learned DB variants vs analytic DB and SB on 4x4 bars, p = 0.7",
+    smoke=dict(seeds=1, n_train=540, n_test=10, dt=2.0),
 )  # fmt: skip
 
 DELAYS_SCENES = Preset(
@@ -120,6 +127,7 @@ DELAYS_SCENES = Preset(
         n_train=1_500_000, test_every=15_000, **_SCENES_FULL,
     ),
     doc="Fig 6A (PNAS 5A): natural-image patches, loss vs transmission delay (= dt)",
+    smoke=dict(n_z=16, dts=[1.0, 2.0], n_train=100, test_every=50, n_test=20, n_patches=2000),
 )  # fmt: skip
 
 # Fig S2. Raw S2 rates per variant, in the order of ``variants`` (spec §3); ``mult_F``
@@ -147,4 +155,5 @@ VARIANTS_S2 = Preset(
         n_test=1000, F_on=5000, mult_F=1.0, mult=1.0, mult_F_decay=1.0,
     ),
     doc="Fig S2: learned DB variants vs analytic DB and SB on MNIST 0-2 at 16x16, 9 neurons",
+    smoke=dict(dt=1.0, seeds=1, n_train=100, test_every=50, n_test=20, F_on=25),
 )  # fmt: skip
