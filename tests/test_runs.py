@@ -286,3 +286,37 @@ def test_local_cluster_from_workers(tmp_path, serial):
     got = _arrays(store)
     for k in serial:
         np.testing.assert_array_equal(got[k], serial[k])
+
+
+def test_a_stale_entry_is_recomputed_and_replaced(tmp_path, serial):
+    store = Store(tmp_path)
+    runs.run(SELF, "ci", store=store)
+    e = store.status(SELF, "ci").entries[0]
+    meta = json.loads(e.path.read_text())
+    meta["params"]["runs.selftest"]["steps"] = 10
+    e.path.write_text(json.dumps(meta))
+    rep = runs.run(SELF, "ci", store=store)
+    assert len(rep.written) == 1  # same task key: the stale entry is replaced
+    st = store.status(SELF, "ci")
+    assert not st.stale and not st.missing
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
+
+
+def test_context_knows_its_store(tmp_path):
+    seen = []
+    exp = runs.get(SELF)
+    original = exp.run
+
+    def spy(task, ctx):
+        seen.append(ctx.store)
+        return original(task, ctx)
+
+    object.__setattr__(exp, "run", spy)
+    try:
+        store = Store(tmp_path)
+        runs.run(SELF, "ci", store=store, only={"step_size": [1.0]})
+    finally:
+        object.__setattr__(exp, "run", original)
+    assert seen and all(s is store for s in seen)

@@ -90,18 +90,21 @@ class Context:
     (0: at every call of :meth:`checkpoint`); ``progress``: show progress bars (tqdm);
     ``stop_after``: raise :class:`Interrupted` after that many saved checkpoints (tests);
     ``budget``: raise :class:`Interrupted` once that many seconds have passed after the
-    first progress update (``eicore estimate`` uses it to time a slice of a task).
+    first progress update (``eicore estimate`` uses it to time a slice of a task);
+    ``store``: the :class:`~eicore.runs.Store` the task's result goes to (``None`` when
+    run outside a store), for experiments that build on another experiment's results.
     """
 
     def __init__(self, path: str | Path | None = None, *, every: float = 300.0,
                  progress: bool = False, stop_after: int | None = None,
-                 budget: float | None = None, position: int = 1):
+                 budget: float | None = None, position: int = 1, store: Any = None):
         self.path = Path(path) if path is not None else None
         self.every = float(every)
         self.show = progress
         self.stop_after = stop_after
         self.budget = budget
         self.position = position
+        self.store = store
         self.saves = 0
         self._last = time.monotonic()
         self.resumed = False

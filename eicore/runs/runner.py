@@ -50,14 +50,15 @@ def _peak_rss_mib() -> float:
 
 def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
             checkpoint_every: float = 300.0, progress: bool = False,
-            ctx: Context | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+            ctx: Context | None = None, store: Store | None = None,
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one task; return ``(arrays, info)`` with the run facts (times, backend, host).
 
     With ``checkpoint`` (a file), the task resumes from it and saves its state every
     ``checkpoint_every`` seconds.
     """
     exp = get(task.experiment)
-    ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress)
+    ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress, store=store)
     t0, c0 = time.perf_counter(), time.process_time()
     result = dict(exp.run(task, ctx))
     info = dict(
@@ -73,14 +74,15 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
 
 def _run_on_worker(name: str, scale: str, points: list[dict], checkpoint: str | None,
                    checkpoint_every: float, backend: str | None = None,
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+                   store_root: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a Dask worker runs: rebuild the task from plain data, execute it (on the
     client's backend: a worker started without ``EICORE_BACKEND`` follows the client)."""
     if backend:
         os.environ["EICORE_BACKEND"] = backend
     exp = get(name)
     (task,) = exp.tasks(scale, batch=len(points), points=points)
-    return execute(task, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    return execute(task, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                   store=Store(store_root) if store_root else None)
 
 
 @dataclass
@@ -142,7 +144,7 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         return report
     if client is None and scheduler is None and int(workers) <= 1:
         _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                    keep_checkpoints)
+                    keep_checkpoints, same_code)
     else:
         _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
                   workers=int(workers), scheduler=scheduler, client=client)
@@ -166,17 +168,17 @@ def _task_bar(tasks: list[Task], progress: bool, desc: str):
 
 
 def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                keep_checkpoints=False):
+                keep_checkpoints=False, same_code=False):
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
     try:
         for task in tasks:
-            if not store.claim(task):  # another process ran it meanwhile
+            if not store.claim(task, same_code=same_code):  # another process ran it meanwhile
                 if bar is not None:
                     bar.update(1)
                 continue
             try:
                 ckpt = store.checkpoint_path(task)
-                ctx = Context(ckpt, every=checkpoint_every, progress=progress)
+                ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store)
                 arrays, info = execute(task, ctx=ctx)
                 entry = store.write(task, arrays, info)
                 if keep_checkpoints and ckpt.exists():
@@ -237,7 +239,7 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
             fut = client.submit(
                 _run_on_worker, task.experiment, task.scale, [dict(p) for p in task.points],
                 str(store.checkpoint_path(task)), checkpoint_every,
-                os.environ.get("EICORE_BACKEND"),
+                os.environ.get("EICORE_BACKEND"), str(store.root),
                 key=f"eicore-{task.experiment}-{task.scale}-{task.key}", pure=False, retries=2)
             futures[fut] = task
         bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}] on Dask")

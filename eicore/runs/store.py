@@ -148,12 +148,14 @@ class Store:
     def checkpoint_path(self, task: Task) -> Path:
         return self.folder(task.experiment, task.scale) / f"{task.key}.ckpt"
 
-    def claim(self, task: Task, *, wait: float = 24 * 3600.0, poll: float = 2.0) -> bool:
+    def claim(self, task: Task, *, wait: float = 24 * 3600.0, poll: float = 2.0,
+              same_code: bool = False) -> bool:
         """Take the lock of ``task`` so that two processes never run it at once.
 
         Returns True when this process holds the lock (release it with :meth:`release`),
-        False if another process held it and finished the task meanwhile. A lock left by a
-        process that no longer runs on this host is taken over.
+        False if another process held it and stored a valid result meanwhile (a stale or
+        corrupt entry does not count). A lock left by a process that no longer runs on this
+        host is taken over.
         """
         import time
 
@@ -166,7 +168,7 @@ class Store:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
                 with os.fdopen(fd, "w") as f:
                     f.write(me)
-                if (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
+                if self._valid(task, same_code):
                     lock.unlink()  # it finished while we waited
                     return False
                 return True
@@ -177,12 +179,19 @@ class Store:
                     except FileNotFoundError:
                         pass
                     continue
-            if (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
+            if self._valid(task, same_code):
                 return False
             if time.monotonic() - t0 > wait:
                 raise EicoreError(f"task {task.key} of {task.experiment} is locked by another "
                                   f"process ({lock}); delete the lock if no process runs it")
             time.sleep(poll)
+
+    def _valid(self, task: Task, same_code: bool) -> bool:
+        """True if every point of ``task`` has a valid (not stale) entry."""
+        if not (self.folder(task.experiment, task.scale) / f"{task.key}.json").exists():
+            return False
+        st = self.status(task.experiment, task.scale, points=task.points, same_code=same_code)
+        return not st.missing
 
     def release(self, task: Task) -> None:
         try:
