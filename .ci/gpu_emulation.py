@@ -70,7 +70,8 @@ def main(argv: list[str]) -> int:
               flush=True)
     if not argv:
         store = tempfile.mkdtemp(prefix="eicore-strict-store-")
-        for name in os.environ.get("EICORE_SMOKE_EXPERIMENTS", "").split():
+        default = "assemblies.train_local dendritic.fig4b_bars disinhibition.table1"
+        for name in os.environ.get("EICORE_SMOKE_EXPERIMENTS", default).split():
             t0 = time.perf_counter()
             res = subprocess.run([sys.executable, "-m", "eicore", "run", name, "--scale", "smoke",
                                   "--backend", "strict", "--store", store, "--no-progress",
