@@ -401,3 +401,99 @@ def test_stacked_networks_ode_matches_fixed_point():
     ol_ode, info = integrate_network(p, CFG, x, rtol=1e-8, atol=1e-10, T=10.0, max_steps=20000)
     for a, b in zip(ol.flat(), ol_ode.flat()):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# ---------------------------------------------------------------- solver tolerances and failures
+def test_solve_layer_tolerance_scales_with_the_drive():
+    """float32 pre-activations far below zero (|a| in the hundreds) converge: the residual's
+    rounding grows with |a|, and the tolerance with it; small drives keep the absolute one."""
+    from eicore.disinhibition import solve_layer
+
+    a = np.array([[-1000.0, -300.0, -256.0, -100.0, -1.0, 0.0, 2.0, 300.0]], dtype=np.float32)
+    for q in (None, np.full_like(a, 0.3)):
+        u, _ = solve_layer(CFG, a, q)
+        v = CFG.act_E(u.astype(np.float64)) - (0.0 if q is None else q)
+        res = u + CFG.act_I(v) - a
+        assert u.dtype == np.float32
+        assert np.all(np.abs(res) <= 1e-5 + 4 * np.finfo(np.float32).eps * np.abs(a))
+    u64, _ = solve_layer(CFG, a.astype(np.float64), tol=1e-12)
+    np.testing.assert_allclose(solve_layer(CFG, a)[0], u64, rtol=1e-6, atol=1e-5)
+
+
+def test_solvers_stop_at_once_on_nan_and_inf():
+    from eicore.disinhibition import solve_layer
+    from eicore.errors import ConvergenceError
+
+    a = np.array([[0.5, np.nan, 1.0]], dtype=np.float32)
+    with pytest.raises(ConvergenceError, match="NaN or infinite"):
+        solve_layer(CFG, a)
+    p, x, labels = small_problem()
+    bad = p.with_arrays([a_.copy() for a_ in p.arrays()])
+    bad.W[1][0, 0] = np.inf
+    with pytest.raises(ConvergenceError, match="NaN or infinite"):
+        open_loop_steady_state(bad, CFG, x)
+    ol = open_loop_steady_state(p, CFG, x)
+    Q = feedback_weights(p, CFG, ol)
+    Q[0][0, 0, 0] = np.nan
+    with pytest.raises(ConvergenceError, match="NaN or infinite"):
+        closed_loop_steady_state(p, CFG, x, Q, soft_targets(labels, 4), init=ol)
+    # ODE: a blow-up stops the integration in its first steps, both methods
+    calls = []
+
+    def f(t, y):
+        calls.append(t)
+        return [y[0] * 0 + (np.nan if t > 0.01 else 1.0)]
+
+    for method in ("dopri5", "rk4"):
+        calls.clear()
+        with pytest.raises(ConvergenceError, match="NaN or infinite"):
+            integrate(f, [np.zeros((3, 2))], 10.0, method=method, dt0=1e-2, steady_state=False)
+        assert len(calls) < 30
+    with pytest.raises(ConvergenceError, match="NaN or infinite"):
+        integrate_network(bad, CFG, x)
+
+
+def test_zero_jacobian_gives_zero_feedback_not_nan():
+    p, x, labels = small_problem()
+    ol = open_loop_steady_state(p, CFG, x)
+    ol.uI = [u * 0 - 1e4 for u in ol.uI]  # phi_I' underflows to 0: J_l G_l = 0 exactly
+    for avg in (False, True):
+        Q = feedback_weights(p, CFG, ol, average=avg)
+        assert all(np.all(q == 0) for q in Q)
+
+
+def test_non_positive_sizes_are_configuration_errors():
+    from eicore.disinhibition import Fit, LeakyPI, State
+
+    p, x, labels = small_problem()
+    cases = [
+        lambda: init_params([12, 0, 4]),
+        lambda: init_params([12, -3, 4]),
+        lambda: init_params([12, 8, 4], n_networks=0),
+        lambda: Trainer.create([12, 8, 0]),
+        lambda: Fit(Trainer.create([12, 8, 4]), 0, epochs=1),
+        lambda: Fit(Trainer.create([12, 8, 4]), 50, epochs=0),
+        lambda: Fit(Trainer.create([12, 8, 4]), 50, epochs=1, batch=0),
+        lambda: State.zeros(p, 0),
+        lambda: MicrocircuitConfig(tau_E=0.0),
+        lambda: LeakyPI(tau=-1.0),
+    ]
+    for make in cases:
+        with pytest.raises(ConfigurationError, match="must be positive") as err:
+            make()
+        assert "\n" not in str(err.value)
+
+
+def test_training_log_names_open_and_closed_loop_losses():
+    p, x, labels = small_problem(dtype=np.float32)
+    for rule in ("exact-inv", "bp"):
+        tr = Trainer(p.copy(), rule=rule)
+        info = tr.step(x, labels)
+        assert {"loss_open_loop", "loss_closed_loop"} <= set(info)
+        ys = soft_targets(labels, 4, dtype=np.float32)
+        if rule == "bp":
+            assert info["loss_open_loop"] == info["loss_closed_loop"]
+        else:  # control pulls the output towards the target: a lower closed-loop loss
+            assert info["loss_closed_loop"] < info["loss_open_loop"]
+            ol = open_loop_steady_state(p, CFG, x)
+            assert abs(info["loss_open_loop"] - float(cross_entropy(ol.u_out, ys))) < 1e-6

@@ -94,3 +94,36 @@ def test_student_teacher_feedback_weights_are_normalised_and_errors_are_clear():
         StudentTeacher(rules=("exact", "bcm"))
     with pytest.raises(ConfigurationError, match="unknown variant"):
         StudentTeacherConfig(variant="paper")
+
+
+def test_student_teacher_sizes_and_zero_jacobian():
+
+    for bad in (dict(sizes=(30, 0, 2)), dict(sizes=(30, 20, -2)), dict(tau_W=0.0),
+                dict(epoch_T=0.0)):
+        with pytest.raises(ConfigurationError, match="must be positive"):
+            StudentTeacherConfig(**bad)
+    with pytest.raises(ConfigurationError):
+        StudentTeacher(rules=())
+    st = StudentTeacher(seed=2, xp=np)
+    s = dict(st.state)
+    s["uE2"] = s["uE2"] * 0 - 1e4  # all output units silent: phi_E' = 0, J = 0
+    for J in st.jacobians(s):
+        assert np.all(np.isfinite(J)) and np.all(J == 0)
+
+
+def test_student_teacher_seeds_in_one_batch_match_separate_runs():
+    import dataclasses
+
+    cfg = dataclasses.replace(StudentTeacherConfig(), epoch_T=0.3, dtmax=2e-2)
+    both = StudentTeacher(cfg, seed=[2, 5], xp=np)
+    assert both.N == 8 and both.state["W1"].shape == (8, 30, 20)
+    alone = [StudentTeacher(cfg, seed=s, xp=np) for s in (2, 5)]
+    for k, a in enumerate(alone):  # same teachers, inputs and initial weights as alone
+        for key in ("W1", "b2", "Q1"):
+            np.testing.assert_array_equal(both.state[key][2 * k : 2 * k + 2], a.state[key][:2])
+    for st in (both, *alone):
+        st.burn_in(1)
+        st.train_epoch()
+    for k, a in enumerate(alone):
+        np.testing.assert_allclose(both.history["OL"][-1][2 * k : 2 * k + 2], a.history["OL"][-1],
+                                   rtol=2e-2)

@@ -29,9 +29,11 @@ def test_experiments_are_registered_with_sane_tasks():
         assert all(v in prot.TABLE1_VARIANTS for v in p.variants)
     assert len(t1.points("full")) == 200 and len(t1.tasks("full")) == 200
     assert len(t1.tasks("full", batch=10)) == 20  # the 10 seeds of one cell in one task
-    for name in NAMES[1:]:
-        for scale in ("ci", "full"):
-            assert len(get(name).tasks(scale)) == 1
+    for name in NAMES[1:]:  # seeds as points, five to a task (one batch)
+        exp = get(name)
+        assert len(exp.points("ci")) >= 5 and len(exp.tasks("ci")) == 1
+        assert len(exp.points("full")) == 10 and len(exp.tasks("full")) == 2
+    assert len(t1.points("ci")) >= 5 * 8  # at least five seeds per cell
 
 
 # ---------------------------------------------------------------- Table 1
@@ -61,7 +63,9 @@ def test_table1_single_seed_is_fit(tiny_table1):
     hist = fit(tr, *data, epochs=2, batch=20, seed=3)
     assert out["test_accuracy"].shape == (1, 2)
     np.testing.assert_array_equal(out["test_accuracy"][0], hist["test_accuracy"])
-    np.testing.assert_array_equal(out["train_loss"][0], hist["train_loss"])
+    np.testing.assert_array_equal(out["train_loss_open_loop"][0], hist["train_loss_open_loop"])
+    np.testing.assert_array_equal(out["train_loss_closed_loop"][0],
+                                  hist["train_loss_closed_loop"])
     assert out["final_accuracy"][0] == hist["test_accuracy"][-1]
     np.testing.assert_array_equal(out["epoch"], [1, 2])
 
@@ -74,7 +78,8 @@ def test_table1_seeds_in_one_batch_equal_separate_runs(tiny_table1, variant):
     both = exp.run(task(variant, [1, 2]), Context())
     for k, s in enumerate((1, 2)):
         alone = exp.run(task(variant, [s]), Context())
-        np.testing.assert_allclose(both["train_loss"][k], alone["train_loss"][0], rtol=1e-4)
+        key = "train_loss_closed_loop"
+        np.testing.assert_allclose(both[key][k], alone[key][0], rtol=1e-4)
         assert np.abs(both["test_accuracy"][k] - alone["test_accuracy"][0]).max() <= 1 / 60
 
 
@@ -89,7 +94,8 @@ def test_table1_resume_is_bitwise(tiny_table1, tmp_path):
     ctx = Context(ckpt)
     out = exp.run(t, ctx)
     assert ctx.resumed
-    for key in ("test_accuracy", "train_loss", "final_accuracy"):
+    for key in ("test_accuracy", "train_loss_open_loop", "train_loss_closed_loop",
+                "final_accuracy"):
         np.testing.assert_array_equal(out[key], ref[key])
 
 
@@ -112,11 +118,10 @@ def test_fit_pickles_and_resumes_bitwise(tiny_table1):
 # ---------------------------------------------------------------- Fig 4
 @pytest.fixture
 def short_epochs(monkeypatch):
-    monkeypatch.setattr(prot, "FIG4_CONFIG",
-                        dataclasses.replace(prot.FIG4_CONFIG, epoch_T=0.2, dtmax=2e-2))
+    monkeypatch.setattr(prot, "FIG4_CONFIG", dataclasses.replace(prot.FIG4_CONFIG, dtmax=2e-2))
     pts = ({"seed": 2},)
     return Task("disinhibition.fig4_student_teacher", "ci", pts,
-                {FIG4.name: FIG4.get("ci", burn_in=1, epochs=3)})
+                {FIG4.name: FIG4.get("ci", burn_in=1, epochs=3, epoch_T=0.2)})
 
 
 def test_fig4_resume_is_bitwise(short_epochs, tmp_path):

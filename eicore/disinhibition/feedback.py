@@ -20,6 +20,16 @@ from .network import MicrocircuitConfig, Params, State
 __all__ = ["feedforward_jacobians", "feedback_weights"]
 
 
+def normaliser(J, norm):
+    """``norm / ||J||_F`` over the last two axes, and 0 where ``J`` is exactly zero (every
+    unit saturated or silent): such a ``J`` has no direction, and the feedback is then zero
+    instead of NaN."""
+    xp = namespace(J)
+    fro = xp.sqrt(xp.sum(J * J, axis=(-2, -1), keepdims=True))
+    pos = fro > 0.0
+    return xp.where(pos, norm / xp.where(pos, fro, xp.ones_like(fro)), xp.zeros_like(fro))
+
+
 def feedforward_jacobians(params: Params, cfg: MicrocircuitConfig, state: State) -> list:
     """Per-sample ``J_l = d u_out / d u^E_l`` of the feed-forward map, list of ``(B, n_out, n_l)``.
 
@@ -64,6 +74,5 @@ def feedback_weights(
         q = Jl * cfg.act_I.deriv(uI)[..., None, :]
         if average:
             q = xp.broadcast_to(xp.mean(q, axis=-3, keepdims=True), q.shape)
-        fro = xp.sqrt(xp.sum(q * q, axis=(-2, -1), keepdims=True))
-        Q.append(q * (norm / fro))
+        Q.append(q * normaliser(q, norm))
     return Q

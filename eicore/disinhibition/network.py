@@ -46,6 +46,15 @@ __all__ = [
 LOSSES = ("ce", "mse")
 
 
+def check_positive(owner: str, **values) -> None:
+    """One-line :class:`~eicore.errors.ConfigurationError` for a size, count or time
+    constant that is not positive."""
+    for name, v in values.items():
+        vals = v if isinstance(v, tuple | list) else (v,)
+        if any(not (isinstance(x, int | float) and x > 0) for x in vals):
+            raise ConfigurationError(f"{owner}: {name} must be positive, got {v!r}")
+
+
 @dataclass(frozen=True)
 class LeakyPI:
     """Leaky proportional-integral controller (spec §1.3; defaults from the authors' config)."""
@@ -54,6 +63,9 @@ class LeakyPI:
     k_i: float = 0.4
     leak: float = 1.0
     tau: float = 0.1
+
+    def __post_init__(self):
+        check_positive("LeakyPI", tau=self.tau, leak=self.leak)
 
     @property
     def gain(self) -> float:
@@ -73,6 +85,7 @@ class MicrocircuitConfig:
     loss: str = "ce"
 
     def __post_init__(self):
+        check_positive("MicrocircuitConfig", tau_E=self.tau_E, tau_I=self.tau_I)
         if self.loss not in LOSSES:
             raise ConfigurationError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
 
@@ -141,6 +154,7 @@ class State:
 
     @staticmethod
     def zeros(params: Params, batch: int) -> State:
+        check_positive("State.zeros", batch=batch)
         xp = namespace(params.W_out)
         dt = params.W_out.dtype
         lead = () if params.n_networks is None else (params.n_networks,)
@@ -180,6 +194,7 @@ def init_params(sizes, seed=0, xp=None, dtype=None, n_networks=None) -> Params:
         Stack that many independent networks on a leading axis (biases become ``(S, 1, n)``).
     """
     if n_networks is not None:
+        check_positive("init_params", n_networks=n_networks)
         seeds = list(seed) if not isinstance(seed, int) else [seed + k for k in range(n_networks)]
         if len(seeds) != n_networks:
             raise ConfigurationError(f"need {n_networks} seeds, got {len(seeds)}")
@@ -192,10 +207,11 @@ def init_params(sizes, seed=0, xp=None, dtype=None, n_networks=None) -> Params:
             W_out=stack([n.W_out for n in nets]),
         )
     sizes = [int(s) for s in sizes]
-    if len(sizes) < 3 or min(sizes) < 1:
+    if len(sizes) < 3:
         raise ConfigurationError(
             f"sizes must be [n_in, n_hidden..., n_out] with at least one hidden layer, got {sizes}"
         )
+    check_positive("init_params", sizes=sizes)
     xp = xp or get_xp()
     dtype = dtype or default_dtype(xp)
     gen = HostRNG(seed, xp=xp).generator

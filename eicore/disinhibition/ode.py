@@ -16,10 +16,11 @@ authors' ``vmap``-ed while loop. Chapter ``book/disinhibition/01_microcircuit.ip
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..backend import namespace
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ConvergenceError
 
 __all__ = ["ODEInfo", "integrate", "METHODS"]
 
@@ -122,6 +123,13 @@ def integrate(
     Returns
     -------
     (y, ODEInfo)
+
+    Raises
+    ------
+    eicore.ConvergenceError
+        As soon as a running sample's state or derivative is NaN or infinite (checked after
+        every step: by the error norm of ``dopri5``, otherwise in the same device-to-host
+        transfer as the steady-state test).
     """
     if method not in METHODS:
         raise ConfigurationError(f"unknown ODE method {method!r}; choose one of {METHODS}")
@@ -138,18 +146,30 @@ def integrate(
     t_conv = xp.full((B,), float(t1), dtype=y0[0].dtype)
 
     def check_ss(yy, fy, done, t_conv, tt):
-        if not steady_state:
-            return done, t_conv
-        lhs = xp.sqrt(_per_sample_ms(fy, B, xp))
-        rhs = ss_atol + ss_rtol * xp.sqrt(_per_sample_ms(yy, B, xp))
-        new = (lhs < rhs) & ~done
-        t_conv = xp.where(new, xp.full_like(t_conv, tt), t_conv)
-        return done | new, t_conv
+        """Steady-state flags and the number of running samples, as one host float that is
+        NaN if any running sample's state or derivative is NaN or infinite."""
+        if not steady_state and method == "dopri5":
+            return done, t_conv, float(B)  # the error norm of every step catches NaN/inf
+        ms_f = _per_sample_ms(fy, B, xp)  # finite only if the state and derivative are
+        if steady_state:
+            lhs, rhs = xp.sqrt(ms_f), ss_atol + ss_rtol * xp.sqrt(_per_sample_ms(yy, B, xp))
+            new = (lhs < rhs) & ~done
+            t_conv = xp.where(new, xp.full_like(t_conv, tt), t_conv)
+            done = done | new
+        # 0 * inf and 0 * nan are nan: the count is finite only if every running sample is
+        running = xp.sum(xp.where(done, xp.zeros_like(ms_f), 1.0 + 0.0 * ms_f))
+        n_running = float(running)
+        if not math.isfinite(n_running):
+            raise ConvergenceError(
+                f"ODE integration: the state became NaN or infinite at t = {tt:.4g}; "
+                "check the weights and inputs, or lower the step size / learning rate"
+            )
+        return done, t_conv, n_running
 
-    done, t_conv = check_ss(y, k1, done, t_conv, t)
+    done, t_conv, n_running = check_ss(y, k1, done, t_conv, t)
     dt = float(dt0)
     eps = 1e-12 * max(1.0, abs(t1))
-    while t < t1 - eps and not bool(xp.all(done)) and n_steps < max_steps:
+    while t < t1 - eps and n_running > 0 and n_steps < max_steps:
         h = min(dt, t1 - t)
         if method == "rk4":
             k2 = f(t + h / 2, _axpy(y, [(h / 2, k1)]))
@@ -175,6 +195,11 @@ def integrate(
             ms = _per_sample_ms(scaled, B, xp)
             ms = xp.where(done, xp.zeros_like(ms), ms)
             err_norm = float(xp.sqrt(xp.max(ms)))
+            if not math.isfinite(err_norm):
+                raise ConvergenceError(
+                    f"ODE integration: the state became NaN or infinite at t = {t:.4g}; "
+                    "check the weights and inputs, or lower the step size / learning rate"
+                )
             accept = err_norm <= 1.0 or h <= dtmin * (1 + 1e-9)
             factor = 2.0 if err_norm == 0.0 else min(2.0, max(0.1, 0.9 * err_norm**-0.2))
             dt = min(dtmax, max(dtmin, h * factor))
@@ -194,7 +219,7 @@ def integrate(
             n_evals += 1
         else:
             k1 = k7
-        done, t_conv = check_ss(y, k1, done, t_conv, t)
+        done, t_conv, n_running = check_ss(y, k1, done, t_conv, t)
     info = ODEInfo(
         t=t, n_steps=n_steps, n_rejected=n_rej, n_evals=n_evals, converged=done, t_converged=t_conv
     )

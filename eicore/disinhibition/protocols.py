@@ -13,6 +13,7 @@ computed in their chapters.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 
@@ -24,7 +25,7 @@ from .learning import cosine, lin_thresh_point, local_gradients, open_loop_gradi
 from .network import MicrocircuitConfig, soft_targets
 from .presets import ALIGNMENT, FIG4, TABLE1
 from .student_teacher import StudentTeacher, StudentTeacherConfig
-from .training import Fit, Trainer, digits_784, load_dataset
+from .training import LOSS_NAMES, Fit, Trainer, digits_784, load_dataset
 
 __all__ = [
     "ALIGNMENT_VARIANTS",
@@ -107,10 +108,12 @@ def run_table1(task: Task, ctx) -> dict:
     bar.close()
     P = len(seeds)
     acc = host.asarray(fit.hist["test_accuracy"], dtype=float).reshape(p.epochs, P).T
-    loss = host.asarray(fit.hist["train_loss"], dtype=float).reshape(p.epochs, P).T
+    loss = {k: host.asarray(fit.hist[f"train_{k}"], dtype=float).reshape(p.epochs, P).T
+            for k in LOSS_NAMES}
     return dict(
         test_accuracy=acc,
-        train_loss=loss,
+        train_loss_open_loop=loss["loss_open_loop"],
+        train_loss_closed_loop=loss["loss_closed_loop"],
         final_accuracy=acc[:, -1].copy(),
         wall_seconds=host.full(P, state["wall"] / P),
         epoch=host.arange(1, p.epochs + 1),
@@ -125,7 +128,8 @@ TABLE1_EXPERIMENT = register(Experiment(
                         variant=list(p.variants), seed=list(p.seeds)),
     batch=1,
     separate=("dataset", "hidden", "variant"),
-    dims=dict(test_accuracy=("epoch",), train_loss=("epoch",), epoch=("epoch",)),
+    dims=dict(test_accuracy=("epoch",), train_loss_open_loop=("epoch",),
+              train_loss_closed_loop=("epoch",), epoch=("epoch",)),
     coords=("epoch",),
     doc="Table 1: open-loop test accuracy per epoch of BP and dis-inhibitory control",
 ))
@@ -142,17 +146,17 @@ FIG4_CONFIG = StudentTeacherConfig()
 
 def _resampled_traces(st: StudentTeacher) -> dict:
     """Output traces of the students over one epoch (open loop, then control on), linearly
-    interpolated from the solver's steps onto a 1-ms grid."""
+    interpolated from the solver's steps onto a 1-ms grid; ``(time, seed, rule, output)``."""
     tr = st.traces()
-    n_s = len(st.rules)
+    n_st, n_r = st.n_students, len(st.rules)
     grid = host.arange(0.0, st.cfg.epoch_T + 0.5 * FIG4_TRACE_DT, FIG4_TRACE_DT)
     out = {}
     for key in ("y", "y_star"):
-        a = tr[key][:, :n_s, :]
+        a = tr[key][:, :n_st, :]
         flat = a.reshape(len(a), -1)
         res = host.stack([host.interp(grid, tr["t"], flat[:, j]) for j in range(flat.shape[1])],
                          axis=1)
-        out[key] = res.reshape(len(grid), *a.shape[1:])
+        out[key] = res.reshape(len(grid), n_st // n_r, n_r, a.shape[-1]).transpose(1, 0, 2, 3)
     return out
 
 
@@ -162,66 +166,58 @@ def run_fig4(task: Task, ctx) -> dict:
     ``05_fig4_student_teacher``). ``burn_in`` epochs learn only the feedback weights,
     then ``epochs`` 5-s training epochs; per epoch the time-averaged open-loop and
     closed-loop MSE and the least-control loss ``H``. Output traces over one epoch
-    before and after learning. Checkpoints after every epoch. One point per seed; seeds
-    are simulated one per task (``batch=1``).
+    before and after learning. One point per seed (its own teacher, input and initial
+    weights); the seeds of a task are simulated as one batch (:class:`StudentTeacher` with
+    a sequence of seeds), which agrees with separate runs to the ODE solver's tolerance.
+    Checkpoints after every epoch.
     """
     p = task.p
     xp = get_xp()
+    seeds = [int(s) for s in task.values("seed")]
     state = ctx.resume()
     if state is None:
-        state = dict(k=0, st=None, before=None, done=0, wall=0.0, results=[])
-    total = len(task.points) * (p.burn_in + p.epochs)
-    bar = ctx.progress(total, "epochs", done=state["done"])
-    for k, pt in enumerate(task.points):
-        if k < state["k"]:
-            continue
-        if state["st"] is None:
-            state["st"] = StudentTeacher(FIG4_CONFIG, rules=FIG4_RULES,
-                                         seed=int(pt["seed"]), xp=xp)
-            state["burn"] = 0
-        st = state["st"]
-        while state["burn"] < p.burn_in or len(st.history["OL"]) < p.epochs:
-            t0 = time.perf_counter()
-            if state["burn"] < p.burn_in:
-                st.burn_in(1)
-                state["burn"] += 1
-            else:
-                if state["before"] is None:
-                    state["before"] = _resampled_traces(st)
-                st.train_epoch()
-            state["wall"] += time.perf_counter() - t0
-            state["done"] += 1
-            bar.update(1)
-            ctx.checkpoint(state, force=True)  # after every epoch (a few kB)
-        if state["before"] is None:  # no training epochs
-            state["before"] = _resampled_traces(st)
-        after = _resampled_traces(st)
-        h = st.history
-        state["results"].append(dict(
-            OL=host.asarray(h["OL"], dtype=float).reshape(p.epochs, len(FIG4_RULES)),
-            CL=host.asarray(h["CL"], dtype=float).reshape(p.epochs, len(FIG4_RULES)),
-            H=host.asarray(h["H"], dtype=float).reshape(p.epochs, len(FIG4_RULES)),
-            n_steps=host.asarray(h["n_steps"], dtype=float),
-            y_before=state["before"]["y"], y_star_before=state["before"]["y_star"],
-            y_after=after["y"], y_star_after=after["y_star"],
-            sim_seconds=float(st.t), wall_seconds=state["wall"],
-        ))
-        state.update(k=k + 1, st=None, before=None, wall=0.0)
-        ctx.checkpoint(state)
+        cfg = dataclasses.replace(FIG4_CONFIG, epoch_T=float(p.epoch_T))
+        st = StudentTeacher(cfg, rules=FIG4_RULES, seed=seeds, xp=xp)
+        state = dict(st=st, burn=0, before=None, done=0, wall=0.0)
+    st = state["st"]
+    bar = ctx.progress(p.burn_in + p.epochs, "epochs", done=state["done"])
+    while state["burn"] < p.burn_in or len(st.history["OL"]) < p.epochs:
+        t0 = time.perf_counter()
+        if state["burn"] < p.burn_in:
+            st.burn_in(1)
+            state["burn"] += 1
+        else:
+            if state["before"] is None:
+                state["before"] = _resampled_traces(st)
+            st.train_epoch()
+        state["wall"] += time.perf_counter() - t0
+        state["done"] += 1
+        bar.update(1)
+        ctx.checkpoint(state, force=True)  # after every epoch (a few kB)
     bar.close()
-    results = state["results"]
-    out = {key: host.stack([host.asarray(r[key]) for r in results]) for key in results[0]}
-    out["rule"] = host.asarray(FIG4_RULES)
-    out["trace_t"] = host.arange(0.0, FIG4_CONFIG.epoch_T + 0.5 * FIG4_TRACE_DT, FIG4_TRACE_DT)
-    return out
+    if state["before"] is None:  # no training epochs
+        state["before"] = _resampled_traces(st)
+    after = _resampled_traces(st)
+    h = st.history
+    P, R = len(seeds), len(FIG4_RULES)
+    curve = lambda key: host.asarray(h[key], dtype=float).reshape(p.epochs, P, R).transpose(1, 0, 2)
+    return dict(
+        OL=curve("OL"), CL=curve("CL"), H=curve("H"),
+        n_steps=host.broadcast_to(host.asarray(h["n_steps"], dtype=float), (P, p.epochs)).copy(),
+        y_before=state["before"]["y"], y_star_before=state["before"]["y_star"],
+        y_after=after["y"], y_star_after=after["y_star"],
+        sim_seconds=host.full(P, float(st.t)), wall_seconds=host.full(P, state["wall"] / P),
+        rule=host.asarray(FIG4_RULES),
+        trace_t=host.arange(0.0, st.cfg.epoch_T + 0.5 * FIG4_TRACE_DT, FIG4_TRACE_DT),
+    )
 
 
 FIG4_EXPERIMENT = register(Experiment(
     name="disinhibition.fig4_student_teacher",
     run=run_fig4,
     presets=(FIG4,),
-    axes=lambda p: dict(seed=[p.seed]),
-    batch=1,
+    axes=lambda p: dict(seed=list(p.seeds)),
+    batch=5,
     dims=dict(OL=("epoch", "rule"), CL=("epoch", "rule"), H=("epoch", "rule"),
               n_steps=("epoch",), y_before=("trace_t", "rule", "output"),
               y_star_before=("trace_t", "rule", "output"),
@@ -280,7 +276,7 @@ def run_alignment(task: Task, ctx) -> dict:
         if state["trainer"] is None:
             tr = Trainer.create([784] + [p.width] * p.hidden + [10], rule="exact-inv",
                                 seed=int(pt["seed"]), xp=xp)
-            init = alignment(tr.params, cfg, x_train[: p.batch], y_train[: p.batch])
+            init = alignment(tr.params, cfg, x_train[: p.batch, ...], y_train[: p.batch])
             state.update(trainer=tr, i=0, init=init)
         tr = state["trainer"]
         while state["i"] < p.train_steps:
@@ -323,8 +319,8 @@ ALIGNMENT_EXPERIMENT = register(Experiment(
     name="disinhibition.alignment",
     run=run_alignment,
     presets=(ALIGNMENT,),
-    axes=lambda p: dict(seed=[p.seed]),
-    batch=1,
+    axes=lambda p: dict(seed=list(p.seeds)),
+    batch=5,
     dims=dict(cos_init=("variant", "tensor"), cos_trained=("variant", "tensor"),
               variant=("variant",), tensor=("tensor",)),
     coords=("variant", "tensor"),

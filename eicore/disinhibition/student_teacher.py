@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from ..backend import HostRNG, asarray, default_dtype, get_xp, host, namespace
 from ..errors import ConfigurationError
 from .activation import SoftReLU
+from .feedback import normaliser
+from .network import check_positive
 from .ode import integrate
 
 __all__ = ["StudentTeacherConfig", "StudentTeacher", "SinusoidInput"]
@@ -63,6 +65,11 @@ class StudentTeacherConfig:
     variant: str = "notebook"
 
     def __post_init__(self):
+        check_positive("StudentTeacherConfig", sizes=tuple(self.sizes), tau_E=self.tau_E,
+                       tau_I=self.tau_I, tau_C=self.tau_C, tau_W=self.tau_W, tau_Q=self.tau_Q,
+                       epoch_T=self.epoch_T, dtmin=self.dtmin, dtmax=self.dtmax)
+        if len(self.sizes) != 3:
+            raise ConfigurationError(f"sizes must be (n_in, n_hidden, n_out), got {self.sizes}")
         if self.variant not in VARIANTS:
             raise ConfigurationError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
 
@@ -78,6 +85,7 @@ class SinusoidInput:
 
     @classmethod
     def random(cls, n, seed, xp=None, dtype=None):
+        check_positive("SinusoidInput.random", n=n)
         xp = xp or get_xp()
         g = HostRNG(seed, xp=xp)
         return cls(
@@ -122,10 +130,15 @@ def _random_weights(gen, sizes, scale):
 
 @dataclass
 class StudentTeacher:
-    """A teacher and ``N`` students (default: one ``exact`` and one ``approx``, same initial
+    """A teacher and its students (default: one ``exact`` and one ``approx``, same initial
     weights) plus, for each student, an open-loop evaluation copy.
 
-    Networks (batch axis) are ``[*students, *eval copies]``; the teacher is replicated.
+    ``seed`` is an int or a sequence of seeds: each seed draws its own teacher, student
+    weights and input (as a run of that seed alone), and all are simulated as one batch.
+    Networks (batch axis) are ``[*students, *eval copies]`` with students ordered seed-major
+    (``seed 0: rules..., seed 1: rules...``); each network carries its seed's teacher and
+    input. The solver's step size is shared by the batch, so a batch of seeds agrees with
+    separate runs to the solver's tolerance, not bitwise.
     """
 
     cfg: StudentTeacherConfig = field(default_factory=StudentTeacherConfig)
@@ -137,19 +150,35 @@ class StudentTeacher:
     history: dict = None
 
     def __post_init__(self):
+        if not self.rules:
+            raise ConfigurationError("StudentTeacher needs at least one rule ('exact', 'approx')")
         for r in self.rules:
             if r not in ("exact", "approx"):
                 raise ConfigurationError(f"unknown rule {r!r}; choose 'exact' or 'approx'")
+        seeds = [int(self.seed)] if isinstance(self.seed, int) else [int(v) for v in self.seed]
+        if not seeds:
+            raise ConfigurationError("StudentTeacher needs at least one seed")
+        self.seeds = seeds
         xp = self.xp = self.xp or get_xp()
         dt = default_dtype(xp)
         n_s = len(self.rules)
-        self.N = N = 2 * n_s
-        gen = host.random.default_rng(self.seed)
-        teacher = _random_weights(gen, self.cfg.sizes, self.cfg.w_scale)
-        student = _random_weights(gen, self.cfg.sizes, self.cfg.w_scale)
-        self.input = SinusoidInput.random(self.cfg.sizes[0], self.seed + 1, xp=xp)
-        tile = lambda a: asarray(host.broadcast_to(a, (N, *a.shape)).copy(), dtype=dt, xp=xp)
-        self.teacher = {k: tile(v) for k, v in teacher.items()}
+        self.n_students = n_st = n_s * len(seeds)
+        self.N = N = 2 * n_st
+        teachers, students, inputs = [], [], []
+        for sd in seeds:
+            gen = host.random.default_rng(sd)
+            teachers.append(_random_weights(gen, self.cfg.sizes, self.cfg.w_scale))
+            students.append(_random_weights(gen, self.cfg.sizes, self.cfg.w_scale))
+            inputs.append(SinusoidInput.random(self.cfg.sizes[0], sd + 1, xp=host))
+
+        def per_network(values):
+            """``(N, ...)``: network ``j`` gets the value of its seed."""
+            k = host.asarray([j % n_st // n_s for j in range(N)])
+            return asarray(host.stack(values)[k], dtype=dt, xp=xp)
+
+        self.input = SinusoidInput(*(per_network([getattr(i, a) for i in inputs])
+                                     for a in ("amp", "freq", "phase")))
+        self.teacher = {k: per_network([t[k] for t in teachers]) for k in teachers[0]}
         n0, n1, n2 = self.cfg.sizes
         z = lambda n: xp.zeros((N, n), dtype=dt)
         s = {
@@ -163,11 +192,12 @@ class StudentTeacher:
             "uI2": z(n2),
             "c_int": z(n2),
         }
-        s.update({k: tile(v) for k, v in student.items()})
+        s.update({k: per_network([w[k] for w in students]) for k in students[0]})
         Q1, Q2 = self.jacobians(s)
         s["Q1"], s["Q2"] = Q1, Q2
         self.state = s
-        self.exact = asarray([1.0 if r == "exact" else 0.0 for r in self.rules] * 2, dt, xp)
+        self.exact = asarray([1.0 if r == "exact" else 0.0 for r in self.rules] * (2 * len(seeds)),
+                             dt, xp)
         self.history = {"OL": [], "CL": [], "H": [], "n_steps": []}
 
     # ------------------------------------------------------------ pickling
@@ -193,11 +223,8 @@ class StudentTeacher:
         J2 = xp.eye(n2, dtype=d2.dtype)[None, :, :] * (d2 * g2)[:, None, :]
         g1 = c.act_E.deriv(s["uE1"]) * c.act_I.deriv(s["uI1"])
         J1 = d2[:, :, None] * s["W2"].mT * g1[:, None, :]
-        out = []
-        for J in (J1, J2):
-            fro = xp.sqrt(xp.sum(J * J, axis=(1, 2), keepdims=True))
-            out.append(J * (c.Q_norm / fro))
-        return out
+        # a zero Jacobian (all output units silent) gives zero feedback, not 0/0 = NaN
+        return [J * normaliser(J, c.Q_norm) for J in (J1, J2)]
 
     def _errors(self, rE, uE, uI):
         c = self.cfg
@@ -226,7 +253,7 @@ class StudentTeacher:
     def vector_field(self, t, s, flags):
         xp = self.xp
         c = self.cfg
-        x = xp.broadcast_to(self.input(t)[None, :], (self.N, c.sizes[0]))
+        x = self.input(t)  # (N, n_in): each network sees its seed's input
         d = {}
         # teacher (open loop, fixed weights)
         T = self.teacher
@@ -308,7 +335,7 @@ class StudentTeacher:
         """One epoch: students learn in closed loop; their copies, frozen at the start of
         the epoch, run in open loop. Appends time-averaged OL/CL MSE and least-control H."""
         xp = self.xp
-        n_s = len(self.rules)
+        n_s = self.n_students
         s = self.state
         for k in ("uE1", "uI1", "uE2", "uI2", "c_int", "W1", "b1", "W2", "b2", "Q1", "Q2"):
             s[k] = xp.concat([s[k][:n_s, ...], s[k][:n_s, ...]], axis=0)
@@ -347,7 +374,8 @@ class StudentTeacher:
     def traces(self, T=None, t_switch=None):
         """Output traces of the students for one epoch without plasticity: open loop until
         ``t_switch`` (default ``T / 2``), closed loop after (the notebook's ``eval_combined``).
-        Does not advance the state. Returns host arrays ``t``, ``y`` ``(steps, N, 2)``, ``y*``."""
+        Does not advance the state. Returns host arrays ``t``, ``y`` ``(steps, N, 2)``, ``y*``
+        (students first, as in the network axis)."""
         from ..backend import to_numpy
 
         T = T or self.cfg.epoch_T

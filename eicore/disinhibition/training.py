@@ -16,18 +16,35 @@ from ..errors import ConfigurationError
 from .dynamics import closed_loop_steady_state, open_loop_steady_state
 from .feedback import feedback_weights
 from .learning import RULES, Adam, bp_forward, bp_loss_and_grads, lin_thresh_point, local_gradients
-from .network import MicrocircuitConfig, Params, cross_entropy, init_params, soft_targets
+from .network import (
+    MicrocircuitConfig,
+    Params,
+    check_positive,
+    cross_entropy,
+    init_params,
+    soft_targets,
+)
 
-__all__ = ["TRAINERS", "Fit", "Trainer", "fit", "digits_784", "load_dataset"]
+__all__ = ["LOSS_NAMES", "TRAINERS", "Fit", "Trainer", "fit", "digits_784", "load_dataset"]
 
 #: Accepted training-rule names: the two dis-inhibitory rules and the BP baseline.
 TRAINERS = ("bp", *RULES)
 
 
-def _losses(loss):
-    """A batch-mean loss as a float, or a list of floats for a stack of networks."""
-    a = to_numpy(loss)
-    return float(a) if a.ndim == 0 else [float(v) for v in a]
+def _losses(*losses):
+    """Batch-mean losses as floats (lists of floats for a stack of networks), moved to the
+    host in one transfer."""
+    xp = namespace(losses[0])
+    a = to_numpy(xp.stack([xp.asarray(l) for l in losses]))
+    return [float(v) if v.ndim == 0 else [float(u) for u in v] for v in a]
+
+
+#: Names of the losses a training step logs (``Trainer.last``, ``Fit.hist``): the
+#: cross-entropy of the network's output in open loop (``c = 0``, the network as it is
+#: tested) and in closed loop (the steady state the rules learn from, where the controller
+#: has pushed the output towards the target; the authors log this one). For BP both are
+#: the loss of the plain forward pass.
+LOSS_NAMES = ("loss_open_loop", "loss_closed_loop")
 
 
 @dataclass
@@ -69,7 +86,8 @@ class Trainer:
         y_star = self.targets(labels)
         if self.rule == "bp":
             loss, grads = bp_loss_and_grads(self.params, self.cfg, x, y_star)
-            self.last = {"loss": _losses(loss)}
+            (ol_loss,) = _losses(loss)
+            self.last = {"loss_open_loop": ol_loss, "loss_closed_loop": ol_loss}
             return grads
         ol = open_loop_steady_state(self.params, self.cfg, x)
         Q = feedback_weights(self.params, self.cfg, ol, average=self.average, norm=self.fb_norm)
@@ -77,12 +95,14 @@ class Trainer:
             self.params, self.cfg, x, Q, y_star, init=ol, return_iterations=True
         )
         y0 = lin_thresh_point(self.cfg, ol) if self.rule == "lin-thresh" else None
-        self.last = {"loss": _losses(cross_entropy(ol.u_out, y_star)),
+        ol_loss, cl_loss = _losses(cross_entropy(ol.u_out, y_star), cross_entropy(cl.u_out, y_star))
+        self.last = {"loss_open_loop": ol_loss, "loss_closed_loop": cl_loss,
                      "cl_iterations": n_outer}
         return local_gradients(self.rule, self.params, self.cfg, x, cl, y0)
 
     def step(self, x, labels) -> dict:
-        """One training step (spec §1.5); returns diagnostics (open-loop loss, CL iterations).
+        """One training step (spec §1.5); returns diagnostics: the batch's cross-entropy in
+        open and in closed loop (:data:`LOSS_NAMES`) and the closed-loop outer iterations.
 
         ``x`` ``(B, n_in)`` and ``labels`` ``(B,)``, or per network ``(S, B, n_in)`` and
         ``(S, B)``; the loss is then a list with one value per network."""
@@ -130,6 +150,7 @@ class Fit:
     def __init__(self, trainer: Trainer, n_train: int, *, epochs: int, batch: int = 100,
                  seed=0):
         self.trainer = trainer
+        check_positive("Fit", n_train=n_train, epochs=epochs, batch=batch)
         self.n_train, self.epochs, self.batch = int(n_train), int(epochs), int(batch)
         if self.batch < 1 or self.batch > self.n_train:
             raise ConfigurationError(f"batch must be 1..{self.n_train} samples, got {batch}")
@@ -147,9 +168,10 @@ class Fit:
         self.epoch = 0      # finished epochs
         self.perm = None    # permutation(s) of the current epoch, (n,) or (S, n)
         self.pos = 0        # next sample of the current permutation
-        self.losses = []    # per-step losses of the current epoch
+        self.losses = []    # per-step (open-loop, closed-loop) losses of the current epoch
         self.steps = 0      # finished steps in all
-        self.hist = {"test_accuracy": [], "train_loss": []}
+        self.hist = {"test_accuracy": [], "train_loss_open_loop": [],
+                     "train_loss_closed_loop": []}
 
     @property
     def steps_per_epoch(self) -> int:
@@ -175,11 +197,12 @@ class Fit:
         xb = xp.reshape(xp.take(x, flat, axis=0), (S, B, *x.shape[1:]))
         return xb, xp.reshape(xp.take(y, flat, axis=0), (S, B))
 
-    def _mean_loss(self):
-        if not self.per_network and not isinstance(self.losses[0], list):
-            return sum(self.losses) / len(self.losses)
-        n = len(self.losses[0])
-        return [sum(l[k] for l in self.losses) / len(self.losses) for k in range(n)]
+    def _mean_loss(self, j):
+        losses = [l[j] for l in self.losses]
+        if not isinstance(losses[0], list):
+            return sum(losses) / len(losses)
+        n = len(losses[0])
+        return [sum(l[k] for l in losses) / len(losses) for k in range(n)]
 
     def advance(self, x_train, y_train, x_test, y_test, max_steps=None) -> int:
         """Train for up to ``max_steps`` steps (default: to the end), evaluating the
@@ -194,12 +217,13 @@ class Fit:
                 self.perm = host.stack(perms) if self.per_network else perms[0]
                 self.pos, self.losses = 0, []
             info = self.trainer.step(*self._batch(x_train, y_train))
-            self.losses.append(info["loss"])
+            self.losses.append([info[k] for k in LOSS_NAMES])
             self.pos += self.batch
             self.steps += 1
             taken += 1
             if self.pos + self.batch > self.n_train:  # end of the epoch
-                self.hist["train_loss"].append(self._mean_loss())
+                for j, k in enumerate(LOSS_NAMES):
+                    self.hist[f"train_{k}"].append(self._mean_loss(j))
                 self.hist["test_accuracy"].append(self.trainer.accuracy(x_test, y_test))
                 self.epoch += 1
                 self.perm, self.losses = None, []
