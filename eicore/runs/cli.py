@@ -221,11 +221,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         if finished:
             per_wall, per_cpu = wall, cpu
         else:
-            (tf, uf, total), (tl, ul, _) = ctx.first_units, ctx.last_units
+            (tf, uf, total, cf), (tl, ul, _, cl) = ctx.first_units, ctx.last_units
             rate = (ul - uf) / max(tl - tf, 1e-9)  # units per wall second
-            setup = max(tf - w0, 0.0)
-            per_wall = setup + (total - uf) / max(rate, 1e-12)
-            per_cpu = per_wall * min(cpu / max(wall, 1e-9), 1.0)
+            per_wall = max(tf - w0, 0.0) + (total - uf) / max(rate, 1e-12)
+            cpu_rate = (ul - uf) / max(cl - cf, 1e-9)  # units per CPU second (load-proof)
+            per_cpu = max(cf - c0, 0.0) + (total - uf) / max(cpu_rate, 1e-12)
         mem = max(_peak_rss_mib(), rss0)
         peak = max(peak, mem)
         n_like = sum(len(x) for x in ts) / len(t)  # tasks of this group, in units of t

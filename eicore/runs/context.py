@@ -109,9 +109,9 @@ class Context:
         self.saves = 0
         self._last = time.monotonic()
         self.resumed = False
-        # (wall time, units done, total units) of the first and latest progress updates
-        self.first_units: tuple[float, float, float] | None = None
-        self.last_units: tuple[float, float, float] | None = None
+        # (wall time, units done, total units, CPU time) of the first and latest updates
+        self.first_units: tuple[float, float, float, float] | None = None
+        self.last_units: tuple[float, float, float, float] | None = None
 
     # ----------------------------------------------------------------- checkpoints
     def resume(self) -> Any:
@@ -166,7 +166,7 @@ class Context:
 
     def _units(self, done: float, total: float) -> None:
         now = time.monotonic()
-        rec = (now, float(done), float(total))
+        rec = (now, float(done), float(total), time.process_time())
         if self.first_units is None or total != self.first_units[2]:
             self.first_units = rec
         self.last_units = rec
