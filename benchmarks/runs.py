@@ -92,17 +92,47 @@ def _estimate(name: str, seconds: float, measured: float) -> dict:
                 text=out.strip())
 
 
+def _full_checks(root: Path, seconds: float) -> dict:
+    """``eicore estimate`` of every full-scale task stored under ``root`` against its CPU time."""
+    out = {}
+    for js in sorted(root.glob("*/full/*.json")):
+        meta = json.loads(js.read_text())
+        pts = meta["points"]
+        args = ["estimate", meta["experiment"], "--scale", "full", "--seconds", str(seconds),
+                "--batch", str(len(pts))]
+        for axis in pts[0]:
+            args += ["--only", f"{axis}=" + ",".join(sorted({str(p[axis]) for p in pts}))]
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            cli(args)
+        line = next(ln for ln in buf.getvalue().splitlines() if "one task" in ln)
+        value, unit = line.split(" CPU)")[0].rsplit("; ", 1)[1].split()
+        est = float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
+        out[f"{meta['experiment']}/{js.stem}"] = dict(
+            points=pts, estimate_cpu_s=est, measured_cpu_s=meta["cpu_seconds"],
+            measured_wall_s=meta["wall_seconds"], ratio=est / meta["cpu_seconds"],
+            slice_s=seconds)
+        print(f"  {meta['experiment']} {js.stem}: estimate {est:.0f} CPU s, measured "
+              f"{meta['cpu_seconds']:.0f} CPU s (ratio {est / meta['cpu_seconds']:.2f})",
+              flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("experiments", nargs="*")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seconds", type=float, default=20.0, help="estimate slice length")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "runs.json"))
+    ap.add_argument("--full-from", type=Path, default=None, metavar="STORE",
+                    help="also estimate every full-scale task stored there (e.g. book/results)"
+                    " and compare with its measured CPU time")
+    ap.add_argument("--skip-ci", action="store_true", help="only the --full-from checks")
     args = ap.parse_args()
     names = args.experiments or (["runs.selftest_slow"] if args.quick else DEFAULT)
     os.environ["EICORE_SCALE"] = "ci"
     results = {}
-    for name in names:
+    for name in ([] if args.skip_ci else names):
         print(f"== {name} (ci)", flush=True)
         s = _serial(name)
         print(f"  serial: {s['tasks']} tasks, compute {s['compute_s']:.2f} s, overhead "
@@ -120,8 +150,16 @@ def main() -> None:
               f"{e['measured_s']:.1f} CPU s (ratio {e['ratio']:.2f}; slice {e['slice_s']:.1f} s)",
               flush=True)
         results[name] = dict(serial=s, dask=d, estimate=e)
+    full = {}
+    if args.full_from is not None:
+        print(f"== full-scale tasks stored in {args.full_from}", flush=True)
+        full = _full_checks(args.full_from, args.seconds)
     out = dict(machine=platform.node(), cpu_count=os.cpu_count(), python=platform.python_version(),
-               date=time.strftime("%Y-%m-%d %H:%M:%S"), scale="ci", results=results)
+               date=time.strftime("%Y-%m-%d %H:%M:%S"), scale="ci", results=results,
+               full_estimates=full)
+    if args.skip_ci and Path(args.out).exists():  # keep the ci figures of an earlier run
+        old = json.loads(Path(args.out).read_text())
+        out["results"] = old.get("results", {})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}")
