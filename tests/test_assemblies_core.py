@@ -18,11 +18,13 @@ from eicore.assemblies import (
     euler_reference,
     gradient_updates,
     local_updates,
+    preferred_stimuli,
     refresh_weights,
     softplus,
     softplus_inverse,
     stack_networks,
     steady_state,
+    stimulus_grid,
     train,
 )
 from eicore.assemblies.experiment import learning_rates, response_sweep
@@ -213,6 +215,79 @@ def test_batch_equals_single_runs():
     assert np.allclose(batch.V_EI[1], nets[1].V_EI[0])
     assert np.allclose(batch.V_IE[2], nets[2].V_IE[0])
     assert not np.allclose(batch.V_IE[0], nets[0].V_IE[0])
+
+
+def _struggling_batch():
+    """Two ordinary networks and one whose strong PV self-inhibition makes large Euler steps
+    oscillate (its step is halved and it needs about six times more steps)."""
+    hard = small(seed=3)
+    hard.W_II = hard.W_II * 3.0
+    return [small(seed=1), hard, small(seed=2)]
+
+
+def test_batch_with_a_struggling_network_equals_separate_solves():
+    nets = _struggling_batch()
+    batch = stack_networks(nets)
+    S = batch.S
+    h0 = cold_start(3, S, batch.NE, batch.NI, xnp, xnp.float32)
+    info = {}
+    hb, nb = steady_state(batch.full_matrix(), batch.drive(), h0, batch.tau(), tol=1e-3,
+                          info=info)
+    assert info["halvings_per_network"].tolist()[1] >= 1
+    assert info["halvings_per_network"].tolist()[0] == 0
+    for b, net in enumerate(nets):
+        h1, n1 = steady_state(net.full_matrix(), net.drive(), h0[b : b + 1], net.tau(),
+                              tol=1e-3)
+        assert np.array_equal(hb[b : b + 1], h1)  # bitwise: own step, own stop
+        assert n1 == info["steps_per_network"][b]
+    assert nb == max(info["steps_per_network"])
+
+
+def test_training_batch_with_a_struggling_network_equals_separate_runs():
+    nets = _struggling_batch()
+    eta_E, eta_I = learning_rates(["plastic", "plastic", "input_ko"], 5e-3)
+    batch, hb = train(stack_networks(nets), eta_E=eta_E, eta_I=eta_I, trials=2, tol=1e-3,
+                      angle=True, seed=[4, 5, 4])
+    for b in range(3):
+        one, h1 = train(nets[b], eta_E=[eta_E[b]], eta_I=[eta_I[b]], trials=2, tol=1e-3,
+                        angle=True, seed=[4, 5, 4][b])
+        assert np.array_equal(batch.W_IE[b], one.W_IE[0])
+        assert np.array_equal(batch.W_EI[b], one.W_EI[0])
+        assert np.array_equal(hb.loss[b], h1.loss[0])
+        assert np.array_equal(hb.angle_IE[b], h1.angle_IE[0], equal_nan=True)
+
+
+def test_solvers_stop_at_nan():
+    net = small()
+    M, tau = net.full_matrix(), net.tau()
+    h0 = cold_start(1, 2, net.NE, net.NI, xnp, xnp.float32)
+    h0[0, 1, 3] = np.nan
+    with pytest.raises(ConvergenceError, match="NaN or infinite at step 0"):
+        steady_state(M, net.drive()[:2], h0, tau)
+    with pytest.raises(ConvergenceError, match="NaN or infinite"):
+        euler_reference(M, net.drive()[:2], h0, tau, dt=1.0, T=10.0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: stimulus_grid(0),
+    lambda: preferred_stimuli(-1),
+    lambda: build_network(NETWORK.get(**dict(SMALL, n_stim=0)), 0),
+    lambda: build_network(NETWORK.get(**dict(SMALL, n_pref=0)), 0),
+    lambda: build_network(NETWORK.get(**dict(SMALL, NI=0)), 0),
+    lambda: cold_start(0, 1, 27, 8, xnp, xnp.float32),
+    lambda: cold_start(1, 0, 27, 8, xnp, xnp.float32),
+    lambda: cold_start(1, 1, 0, 8, xnp, xnp.float32),
+    lambda: cold_start(1, 1, 27, -2, xnp, xnp.float32),
+    lambda: train(small(), eta_E=[0.0], eta_I=[0.0], trials=0),
+    lambda: train(small(), eta_E=[0.0], eta_I=[0.0], trials=1, angle=True, angle_every=0),
+    lambda: steady_state(small().full_matrix(), small().drive()[:1],
+                         cold_start(1, 1, 27, 8, xnp, xnp.float32), small().tau(), max_steps=0),
+], ids=["grid", "prefs", "n_stim", "n_pref", "NI", "B", "S", "NE", "NI_cold", "trials",
+        "angle_every", "max_steps"])
+def test_non_positive_sizes_raise_configuration_error(call):
+    with pytest.raises(ConfigurationError, match="must be a positive integer") as e:
+        call()
+    assert "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("rule", ["local", "gradient"])

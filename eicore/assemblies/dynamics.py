@@ -6,16 +6,18 @@ code leaks ``r``, so silent units drift there; see chapter ``01_model``).
 
 :func:`steady_state` integrates with a large forward-Euler step (``dt = 20 ms`` by default)
 from a cold or warm start until the residual ``max |-h + M r + b|`` is below ``tol`` (Hz) for
-every network and stimulus; :func:`euler_reference` is the plain small-step integration it is
-validated against (tests: agreement within 0.05 Hz).
+every stimulus, each network with its own step and convergence test;
+:func:`euler_reference` is the plain small-step integration it is validated against
+(tests: agreement within 0.05 Hz).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..backend import namespace
+from ..backend import host, namespace, to_numpy
 from ..errors import ConvergenceError, ShapeError
+from .network import check_positive
 
 __all__ = ["cold_start", "euler_reference", "residual", "steady_state"]
 
@@ -30,6 +32,7 @@ def residual(M: Any, b: Any, h: Any) -> Any:
 def cold_start(B: int, S: int, NE: int, NI: int, xp: Any, dtype: Any, rho0: float = 1.0,
                h_I: float = 5.0) -> Any:
     """The authors' initial state: ``h_E = rho0`` (1 Hz) and ``h_I = 5`` Hz."""
+    check_positive(B=B, S=S, NE=NE, NI=NI)
     h = xp.concat([xp.full((B, S, NE), rho0, dtype=dtype), xp.full((B, S, NI), h_I, dtype=dtype)],
                   axis=2)
     return h
@@ -60,62 +63,105 @@ def steady_state(
 ) -> tuple[Any, int]:
     """Fixed point of Eq 1 by large-step forward Euler from ``h0``; returns ``(h, steps)``.
 
+    Every network of the batch is integrated on its own: it has its own step (halved
+    whenever its residual grows tenfold or stalls for 12 steps, an Euler oscillation) and
+    its own convergence test, and it is frozen once its residual is below ``tol``. A
+    network therefore follows the same trajectory in any batch as alone (bitwise, where the
+    backend's batched matrix product equals the single one), also when another network of
+    the batch needs more steps or smaller steps.
+
     Parameters
     ----------
     M : (B, N, N) signed connectivity (:meth:`Network.full_matrix`).
     b : (S, N) or (B, S, N) external drive.
     h0 : (B, S, N) start (cold start: :func:`cold_start`; warm start: a previous solution).
     tau : (N,) time constants in ms; the step is ``dt / tau`` (0.4 for Pyr, 0.8 for PV).
-    tol : stop when ``max |-h + M r + b| < tol`` (Hz) over all networks, stimuli and units.
-    max_steps : give up after this many steps; the step is halved whenever the residual
-        grows tenfold or stalls for 12 steps (Euler oscillation), and
-        :class:`ConvergenceError` is raised on failure unless ``raise_on_fail=False``.
-    info : optional dict that receives ``halvings``, the number of step halvings.
+    tol : a network has converged when ``max |-h + M r + b| < tol`` (Hz) over its stimuli
+        and units.
+    max_steps : give up after this many steps: :class:`ConvergenceError` (naming the
+        networks that did not converge) unless ``raise_on_fail=False``. A state that becomes
+        NaN or infinite raises :class:`ConvergenceError` at once, whatever ``raise_on_fail``.
+    info : optional dict that receives ``halvings`` (the largest number of step halvings
+        of any network), ``halvings_per_network`` and ``steps_per_network`` (host arrays).
+
+    Returns the states and the number of steps of the slowest network.
     """
     _check(M, b, h0)
+    check_positive(max_steps=max_steps)
     xp = namespace(M, h0)
-    step = dt / tau
+    B = M.shape[0]
+    base = dt / tau
     h = h0
     Mt = xp.matrix_transpose(M)
-    best, since = float("inf"), 0
-    err = float("inf")
-    halvings = 0
+    factor = host.ones(B)  # per-network step factor (a power of 1/2)
+    best = host.full(B, host.inf)
+    since = host.zeros(B, dtype=host.int64)
+    halvings = host.zeros(B, dtype=host.int64)
+    steps = host.full(B, max_steps, dtype=host.int64)
+    active = host.ones(B, dtype=bool)
+    err = host.full(B, host.inf)
+    n = 0
     for n in range(max_steps + 1):
         F = xp.matmul(xp.maximum(h, 0.0), Mt) + b - h
-        err = float(xp.max(xp.abs(F)))
-        if err < tol:
-            if info is not None:
-                info["halvings"] = halvings
-            return h, n
-        if not err < 1e6:  # nan or blow-up
+        err = to_numpy(xp.max(xp.reshape(xp.abs(F), (B, -1)), axis=1)).astype(host.float64)
+        bad = active & ~host.isfinite(err)
+        if bad.any():
+            raise ConvergenceError(
+                f"steady state became NaN or infinite at step {n} in network(s) "
+                f"{host.flatnonzero(bad).tolist()} of {B}; the network is unstable (too "
+                "little inhibition) or the step dt is too large")
+        done = active & (err < tol)
+        steps[done] = n
+        active &= ~done
+        if not active.any():
             break
-        if err < best:
-            best, since = err, 0
-        else:
-            since += 1
-        if since >= 12 or err > 10.0 * best:  # stalled or oscillating: smaller step
-            step, since, best = step * 0.5, 0, err
-            halvings += 1
-        h = h + step * F
+        if n == max_steps:
+            break
+        better = active & (err < best)
+        since = host.where(better, 0, since + active)
+        best = host.where(better, err, best)
+        halve = active & ((since >= 12) | (err > 10.0 * best))
+        if halve.any():
+            factor = host.where(halve, factor * 0.5, factor)
+            since = host.where(halve, 0, since)
+            best = host.where(halve, err, best)
+            halvings += halve
+        f = xp.reshape(xp.asarray(host.where(active, factor, 0.0), dtype=h.dtype), (B, 1, 1))
+        h = h + (f * base) * F
     if info is not None:
-        info["halvings"] = halvings
-    if raise_on_fail:
-        raise ConvergenceError(
-            f"steady state not reached in {max_steps} steps (residual {err:.3g} Hz > tol "
-            f"{tol} Hz); reduce dt, raise max_steps, or check that the network is stable "
-            "(too little inhibition)"
-        )
-    return h, max_steps
+        info["halvings"] = int(halvings.max())
+        info["halvings_per_network"] = halvings
+        info["steps_per_network"] = steps
+    if active.any():
+        if raise_on_fail:
+            worst = float(err[active].max())
+            raise ConvergenceError(
+                f"steady state not reached in {max_steps} steps in network(s) "
+                f"{host.flatnonzero(active).tolist()} of {B} (residual {worst:.3g} Hz > tol "
+                f"{tol} Hz); reduce dt, raise max_steps, or check that the network is stable "
+                "(too little inhibition)"
+            )
+        return h, max_steps
+    return h, int(steps.max())
 
 
 def euler_reference(M: Any, b: Any, h0: Any, tau: Any, *, dt: float = 0.1, T: float = 3000.0
                     ) -> Any:
-    """Plain forward Euler of Eq 1 with a small step ``dt`` (ms) for a time ``T`` (ms)."""
+    """Plain forward Euler of Eq 1 with a small step ``dt`` (ms) for a time ``T`` (ms).
+
+    Raises :class:`ConvergenceError` as soon as the state becomes NaN or infinite (checked
+    every 100 steps and at the end)."""
     _check(M, b, h0)
     xp = namespace(M, h0)
     step = dt / tau
     h = h0
     Mt = xp.matrix_transpose(M)
-    for _ in range(int(round(T / dt))):
+    n_steps = int(round(T / dt))
+    for k in range(n_steps):
         h = h + step * (xp.matmul(xp.maximum(h, 0.0), Mt) + b - h)
+        if (k + 1) % 100 == 0 or k + 1 == n_steps:
+            if not bool(xp.all(xp.isfinite(h))):
+                raise ConvergenceError(
+                    f"Euler integration became NaN or infinite after {k + 1} steps "
+                    f"({(k + 1) * dt:g} ms); the network is unstable or dt too large")
     return h

@@ -27,11 +27,20 @@ __all__ = [
 ]
 
 
+def check_positive(**sizes: Any) -> None:
+    """Raise a one-line :class:`ConfigurationError` unless every size is a positive integer."""
+    for name, v in sizes.items():
+        ok = isinstance(v, int | host.integer) and not isinstance(v, bool) and v >= 1
+        if not ok:
+            raise ConfigurationError(f"{name} must be a positive integer, got {v!r}")
+
+
 def stimulus_grid(n_per_axis: int = 12) -> Any:
     """The periodic 3-D stimulus grid, host float64 ``(n^3, 3)`` in ``[-pi, pi)``.
 
     Stimulus ``s = (i * n + j) * n + k`` has coordinates ``(loc[i], loc[j], loc[k])``.
     """
+    check_positive(n_per_axis=n_per_axis)
     loc = host.linspace(-math.pi, math.pi, n_per_axis, endpoint=False)
     g = host.meshgrid(loc, loc, loc, indexing="ij")
     return host.stack([a.ravel() for a in g], axis=1)
@@ -39,6 +48,7 @@ def stimulus_grid(n_per_axis: int = 12) -> Any:
 
 def preferred_stimuli(n_per_axis: int = 8) -> Any:
     """Preferred stimuli of the Pyr cells: an even ``n^3`` grid (the authors' code: 8^3 = 512)."""
+    check_positive(n_per_axis=n_per_axis)
     return stimulus_grid(n_per_axis)
 
 
@@ -192,6 +202,7 @@ def build_network(
     log-normal weights (``sigma``), each row rescaled to its total ``J`` (Table 1).
     ``sigma_IE`` overrides the Pyr -> PV log-normal width (heavy-tailed variant, Fig 3-S2).
     """
+    check_positive(n_stim=p.n_stim, n_pref=p.n_pref, NI=p.NI)
     xp = xp or get_xp()
     dtype = dtype or xp.float32
     g = HostRNG(seed).generator
@@ -199,8 +210,6 @@ def build_network(
     prefs = preferred_stimuli(p.n_pref)
     I_E = afferent_input(stimuli, prefs, p.kappa, p.max_rate, p.I_bg)
     NE, NI = prefs.shape[0], p.NI
-    if NI < 1:
-        raise ConfigurationError(f"NI must be >= 1, got {NI}")
     # W_EE from signal correlations of the afferents (Eq 2)
     c = host.corrcoef(I_E.T)
     host.fill_diagonal(c, host.nan)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import namespace
+from ..backend import host, namespace, to_numpy
 from ..errors import ConfigurationError, ConvergenceError
 from ..measures import update_angle
 from .network import Network, softplus
@@ -93,32 +93,45 @@ def adjoint_iterative(
 
     Its Jacobian is the transpose of the forward one, so the step that integrates Eq 1
     also integrates this; a warm start ``lam0`` (e.g. the previous trial's solution for the
-    same stimulus) makes it a few matrix-vector products. Stops when the residual is below
-    ``rtol * max|e|`` in every network; returns ``(lam, steps)``.
+    same stimulus) makes it a few matrix-vector products. Each network has its own step and
+    stops when its residual is below ``rtol * max|e|`` (its own ``e``); returns
+    ``(lam, steps)``.
     """
     xp = namespace(M, h)
     D = _derivative(h, surrogate)
-    step = dt / tau
+    B = M.shape[0]
+    base = dt / tau
     lam = e_full if lam0 is None else lam0
-    tol = rtol * float(xp.max(xp.abs(e_full))) + 1e-12
-    best, since, err = float("inf"), 0, float("inf")
+    # per network: own tolerance, step and convergence test (a batch equals separate runs)
+    tol = rtol * to_numpy(xp.max(xp.abs(e_full), axis=1)).astype(host.float64) + 1e-12
+    factor = host.ones(B)
+    best = host.full(B, host.inf)
+    since = host.zeros(B, dtype=host.int64)
+    active = host.ones(B, dtype=bool)
+    err = host.full(B, host.inf)
     for n in range(max_steps + 1):
         F = e_full + D * xp.matmul(lam[:, None, :], M)[:, 0, :] - lam
-        err = float(xp.max(xp.abs(F)))
-        if err < tol:
-            return lam, n
-        if not err < 1e8 * tol:
+        err = to_numpy(xp.max(xp.abs(F), axis=1)).astype(host.float64)
+        if (active & ~(err < 1e8 * tol)).any():  # NaN, inf or blow-up
             break
-        if err < best:
-            best, since = err, 0
-        else:
-            since += 1
-        if since >= 12 or err > 10.0 * best:
-            step, since, best = step * 0.5, 0, err
-        lam = lam + step * F
+        active &= ~(err < tol)
+        if not active.any():
+            return lam, n
+        if n == max_steps:
+            break
+        better = active & (err < best)
+        since = host.where(better, 0, since + active)
+        best = host.where(better, err, best)
+        halve = active & ((since >= 12) | (err > 10.0 * best))
+        factor = host.where(halve, factor * 0.5, factor)
+        since = host.where(halve, 0, since)
+        best = host.where(halve, err, best)
+        f = xp.reshape(xp.asarray(host.where(active, factor, 0.0), dtype=lam.dtype), (B, 1))
+        lam = lam + (f * base) * F
     raise ConvergenceError(
-        f"adjoint (gradient) solve did not converge (residual {err:.3g}); the surrogate "
-        "Jacobian may be unstable: use adjoint_direct, or a smaller dt"
+        f"adjoint (gradient) solve did not converge in network(s) "
+        f"{host.flatnonzero(active).tolist()} of {B} (residual {float(err[active].max()):.3g}); "
+        "the surrogate Jacobian may be unstable: use adjoint_direct, or a smaller dt"
     )
 
 

@@ -11,9 +11,9 @@
 
 Sweep axes are ``seed`` (independent networks) x ``condition``. The conditions of one
 seed start from the same network and are simulated as one batch (knock-outs are zeros in
-the per-network learning rates); a batch solves every steady state until its slowest
-network has converged, so a point equals the same point in another batch only within
-the solver tolerance (relative differences of order 1e-5; the tests check 1e-3).
+the per-network learning rates); every network has its own solver step and convergence
+test, so a point equals the same point alone or in another batch (bitwise on NumPy; the
+tests check it).
 
 Chapters do not call the experiments directly but :func:`trained_conditions` and
 :func:`perturbation_experiment`, which run whatever the result store lacks
@@ -23,10 +23,12 @@ responses to all stimuli (one batched solve per condition set, a few seconds).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from ..backend import HostRNG, get_xp, host, to_numpy
+from ..errors import ConfigurationError
 from ..runs import Context, Experiment, Store, Task, compute, get, register
 from ..runs.registry import jsonable
 from .analysis import influence_vs_rf_sums
@@ -47,6 +49,8 @@ __all__ = [
     "PERTURB_NETWORKS",
     "angle_presentations",
     "perturbation_experiment",
+    "seed_offset",
+    "seed_values",
     "trained_conditions",
 ]
 
@@ -61,6 +65,22 @@ PERTURB_NETWORKS = ["before", "plastic", "output_ko", "input_ko"]
 EXAMPLE_STIMULI = 30
 #: Checkpoints per training trial (at most; the context saves every few minutes).
 CHUNKS_PER_TRIAL = 12
+
+
+def seed_offset() -> int:
+    """``EICORE_SEED_OFFSET`` (default 0): added to every value of the ``seed`` axis, so that
+    the whole book can be re-run on other networks (``scripts/seed_audit.py``)."""
+    raw = os.environ.get("EICORE_SEED_OFFSET", "0").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"EICORE_SEED_OFFSET must be an integer, got {raw!r}") from None
+
+
+def seed_values(n: int) -> list[int]:
+    """The ``seed`` axis of ``n`` seeds: ``offset, ..., offset + n - 1`` (:func:`seed_offset`)."""
+    o = seed_offset()
+    return list(range(o, o + int(n)))
 
 
 def _networks(pn: Any, seeds: list[int], conditions: list[str], xp: Any = None) -> Network:
@@ -155,7 +175,7 @@ TRAIN_LOCAL_EXPERIMENT = register(Experiment(
     name="assemblies.train_local",
     run=run_train_local,
     presets=(TRAIN_LOCAL, NETWORK),
-    axes=lambda p: dict(seed=list(range(p.seeds)), condition=list(LOCAL_CONDITIONS)),
+    axes=lambda p: dict(seed=seed_values(p.seeds), condition=list(LOCAL_CONDITIONS)),
     batch=4,
     dims=_TRAIN_DIMS,
     coords=("presentation",),
@@ -166,7 +186,7 @@ TRAIN_GRADIENT_EXPERIMENT = register(Experiment(
     name="assemblies.train_gradient",
     run=run_train_gradient,
     presets=(TRAIN_GRADIENT, NETWORK),
-    axes=lambda p: dict(seed=list(range(p.seeds)), condition=list(GRADIENT_CONDITIONS)),
+    axes=lambda p: dict(seed=seed_values(p.seeds), condition=list(GRADIENT_CONDITIONS)),
     batch=3,
     dims=_TRAIN_DIMS,
     doc="Fig 1-S2: plastic, output-KO, input-KO; gradient rules with Adam",
@@ -210,10 +230,12 @@ def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule:
                 sweep_before=response_sweep(before), sweep_after=response_sweep(after))
 
 
-def trained_conditions(rule: str = "local", seed: int = 0, *, conditions: list[str] | None = None,
-                       scale: str | None = None, store: Store | str | None = None,
+def trained_conditions(rule: str = "local", seed: int | None = None, *,
+                       conditions: list[str] | None = None, scale: str | None = None,
+                       store: Store | str | None = None,
                        xp: Any = None) -> dict[str, Any]:
-    """Initial and trained networks of one seed (``assemblies.train_local`` or
+    """Initial and trained networks of one seed (default: the first of the sweep,
+    :func:`seed_offset`) (``assemblies.train_local`` or
     ``assemblies.train_gradient``), from the result store; missing results are computed
     first (all conditions of the seed as one batch).
 
@@ -227,6 +249,7 @@ def trained_conditions(rule: str = "local", seed: int = 0, *, conditions: list[s
     """
     name = f"assemblies.train_{rule}"
     exp = get(name)
+    seed = seed_offset() if seed is None else int(seed)
     ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
     conds = [str(c) for c in ds.condition.values]
@@ -368,7 +391,7 @@ PERTURB_EXPERIMENT = register(Experiment(
     name="assemblies.perturb",
     run=run_perturb,
     presets=(PERTURB, TRAIN_LOCAL, NETWORK),
-    axes=lambda p: dict(seed=list(range(p.seeds)), condition=list(PERTURB_NETWORKS)),
+    axes=lambda p: dict(seed=seed_values(p.seeds), condition=list(PERTURB_NETWORKS)),
     batch=4,
     separate=("seed",),
     dims=dict(cells=("cell",), stim=("perturbed_stimulus",), influence_mean=("cell", "pyr"),
@@ -378,7 +401,7 @@ PERTURB_EXPERIMENT = register(Experiment(
 ))
 
 
-def perturbation_experiment(seed: int = 0, *, scale: str | None = None,
+def perturbation_experiment(seed: int | None = None, *, scale: str | None = None,
                             store: Store | str | None = None, xp: Any = None) -> dict[str, Any]:
     """Fig 4 results of one seed from the store (``assemblies.perturb``, computed if missing),
     with the responses and weights of the perturbed networks from ``assemblies.train_local``.
@@ -387,6 +410,7 @@ def perturbation_experiment(seed: int = 0, *, scale: str | None = None,
     (4, S'', NE), curves {name: dict(centres, mean, sem, count, slope, r)}, rE (4, S, NE),
     W_IE (4, NI, NE), dataset)`` (host arrays; network order ``names``).
     """
+    seed = seed_offset() if seed is None else int(seed)
     ds = compute(PERTURB_EXPERIMENT.name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
     names = [str(n) for n in ds.condition.values]

@@ -1,0 +1,137 @@
+"""Seed audit: re-execute experiment chapters with every seed shifted, and report each check.
+
+Usage::
+
+    EICORE_DATA=../shared/data python scripts/seed_audit.py --offsets 0 1 2 \\
+        [--chapters 'book/assemblies/0[3-7]*.ipynb'] [--timeout 3600] [--json out.json]
+
+For each offset ``k`` the chapters run (in a fresh kernel each, on one fresh result cache
+per offset, so chapters of one part share their experiments) with ``EICORE_SEED_OFFSET=k``:
+every registered experiment adds ``k`` to the values of its ``seed`` axis (see
+CONTRIBUTING.md), so the whole book runs on other networks and other stimulus draws.
+The stored chapters are not touched: executed copies are thrown away.
+
+The chapter's checks cell (the code cell tagged ``checks``; else its last code cell with an
+``assert``) is rewritten so that each top-level statement holding an ``assert`` is checked on
+its own: a failing claim is recorded and the next one still runs. The script prints per
+chapter and offset whether the chapter ran up to its checks (else the first error) and
+which checks held, and exits 1 if any did not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+MARK = "__SEED_AUDIT__"
+
+
+def checks_cell(nb) -> int | None:
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    tagged = [i for i in code if "checks" in nb.cells[i].metadata.get("tags", [])]
+    if tagged:
+        return tagged[-1]
+    asserting = [i for i in code if "assert " in nb.cells[i].source]
+    return asserting[-1] if asserting else None
+
+
+def _has_assert(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def instrument(source: str) -> str:
+    """The checks cell with every top-level statement that asserts wrapped in try/except."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    out = ["import json as _json", "_audit = []"]
+    for node in tree.body:
+        seg = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        if not _has_assert(node):
+            out.append(seg)
+            continue
+        label = " ".join(seg.split())[:90]
+        body = "\n".join("    " + ln for ln in seg.splitlines())
+        out += [
+            "try:",
+            body,
+            f"    _audit.append(({label!r}, True, ''))",
+            "except AssertionError as _e:",
+            f"    _audit.append(({label!r}, False, str(_e)[:160]))",
+        ]
+    out.append(f"print({MARK!r} + _json.dumps(_audit))")
+    return "\n".join(out)
+
+
+def audit(path: Path, offset: int, cache: str, timeout: int) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    k = checks_cell(nb)
+    if k is None:
+        return dict(ran=True, checks=[], error="no checks cell")
+    nb.cells[k].source = instrument(nb.cells[k].source)
+    nb.cells = nb.cells[: k + 1]
+    env = dict(EICORE_SEED_OFFSET=str(offset), EICORE_CACHE=cache, EICORE_PROGRESS="0")
+    old = {v: os.environ.get(v) for v in env}
+    os.environ.update(env)
+    t0 = time.time()
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    finally:
+        for v, val in old.items():
+            if val is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = val
+    res = dict(ran=True, checks=[], error="", seconds=round(time.time() - t0))
+    for i, c in enumerate(nb.cells[: k + 1]):
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "error":
+                res["ran"] = i == k and res["ran"]
+                res["error"] = res["error"] or f"cell {i}: {o['ename']}: {o['evalue'][:200]}"
+            if o.get("output_type") == "stream" and MARK in o.get("text", ""):
+                line = [ln for ln in o["text"].splitlines() if ln.startswith(MARK)][-1]
+                res["checks"] = json.loads(line[len(MARK):])
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--offsets", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--chapters", nargs="+", default=["book/*/0*.ipynb"],
+                    help="globs of chapters (default: every numbered chapter)")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    ap.add_argument("--json", help="write the full table here")
+    a = ap.parse_args(argv)
+    paths = sorted({Path(p) for g in a.chapters for p in glob.glob(g)})
+    table, ok = [], True
+    for off in a.offsets:
+        with tempfile.TemporaryDirectory(prefix=f"seed_audit_{off}_") as cache:
+            for p in paths:
+                r = audit(p, off, cache, a.timeout)
+                held = sum(c[1] for c in r["checks"])
+                ok &= r["ran"] and held == len(r["checks"])
+                table.append(dict(chapter=str(p), offset=off, **r))
+                print(f"{p}  offset {off}: {'ran' if r['ran'] else 'FAILED'}"
+                      f" ({r.get('seconds', 0)} s), checks held {held}/{len(r['checks'])}"
+                      + (f"  [{r['error']}]" if r["error"] else ""), flush=True)
+                for label, good, msg in r["checks"]:
+                    if not good:
+                        print(f"    FAIL: {label}\n          {msg}", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(table, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
