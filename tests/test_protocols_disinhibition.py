@@ -149,3 +149,15 @@ def test_alignment_resume_is_bitwise(tmp_path):
     out = exp.run(t, Context(ckpt))
     for key in ("cos_init", "cos_trained", "test_accuracy"):
         np.testing.assert_array_equal(out[key], ref[key])
+
+
+def test_seed_offset_shifts_every_seed_axis(monkeypatch):
+    from eicore.errors import ConfigurationError
+
+    base = {n: [pt["seed"] for pt in get(n).points("ci")] for n in NAMES}
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "7")
+    for n in NAMES:
+        assert [pt["seed"] for pt in get(n).points("ci")] == [s + 7 for s in base[n]]
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "x")
+    with pytest.raises(ConfigurationError, match="EICORE_SEED_OFFSET"):
+        get(NAMES[0]).points("ci")

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
 
 from ..backend import get_xp, host, to_numpy
+from ..errors import ConfigurationError
 from ..runs.registry import Experiment, Task, register
 from .dynamics import closed_loop_steady_state, open_loop_steady_state
 from .feedback import feedback_weights
@@ -33,7 +35,25 @@ __all__ = [
     "TABLE1_VARIANTS",
     "TABLE1_WIDTH",
     "alignment",
+    "seed_values",
 ]
+
+
+def seed_offset() -> int:
+    """``EICORE_SEED_OFFSET`` (default 0): added to every value of the ``seed`` axis, so that
+    the chapters can be re-run on other networks (``scripts/seed_audit.py``)."""
+    raw = os.environ.get("EICORE_SEED_OFFSET", "0").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"EICORE_SEED_OFFSET must be an integer, got {raw!r}") from None
+
+
+def seed_values(seeds) -> list[int]:
+    """The ``seed`` axis of an experiment: the preset's ``seeds`` shifted by
+    :func:`seed_offset`."""
+    o = seed_offset()
+    return [int(v) + o for v in seeds]
 
 # ====================================================================== Table 1
 
@@ -125,7 +145,7 @@ TABLE1_EXPERIMENT = register(Experiment(
     run=run_table1,
     presets=(TABLE1,),
     axes=lambda p: dict(dataset=list(p.datasets), hidden=list(p.hidden),
-                        variant=list(p.variants), seed=list(p.seeds)),
+                        variant=list(p.variants), seed=seed_values(p.seeds)),
     batch=1,
     separate=("dataset", "hidden", "variant"),
     dims=dict(test_accuracy=("epoch",), train_loss_open_loop=("epoch",),
@@ -216,7 +236,7 @@ FIG4_EXPERIMENT = register(Experiment(
     name="disinhibition.fig4_student_teacher",
     run=run_fig4,
     presets=(FIG4,),
-    axes=lambda p: dict(seed=list(p.seeds)),
+    axes=lambda p: dict(seed=seed_values(p.seeds)),
     batch=5,
     dims=dict(OL=("epoch", "rule"), CL=("epoch", "rule"), H=("epoch", "rule"),
               n_steps=("epoch",), y_before=("trace_t", "rule", "output"),
@@ -319,7 +339,7 @@ ALIGNMENT_EXPERIMENT = register(Experiment(
     name="disinhibition.alignment",
     run=run_alignment,
     presets=(ALIGNMENT,),
-    axes=lambda p: dict(seed=list(p.seeds)),
+    axes=lambda p: dict(seed=seed_values(p.seeds)),
     batch=5,
     dims=dict(cos_init=("variant", "tensor"), cos_trained=("variant", "tensor"),
               variant=("variant",), tensor=("tensor",)),
