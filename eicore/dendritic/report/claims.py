@@ -1,0 +1,226 @@
+"""The paper's claims, evaluated over seeds on the stored results of Part II.
+
+Each function takes the ``xarray.Dataset`` of one registered experiment (from
+:func:`eicore.runs.compute`) and returns a :class:`Claim`: the measured values as median
+[interquartile range] over seeds, whether the claim holds for the medians, and the
+fraction of seeds (or of seed pairs: SB and DB networks of the same seed see the same
+inputs) for which it holds. :func:`verdict` turns that into *reproduced* (the medians
+and at least 80 % of the seeds), *partly* (the medians, or at least half of the seeds)
+or *not reproduced*. The summary chapter tabulates them; the chapters' checks assert the
+same criteria.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...backend import host as np
+
+__all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
+           "fig4_db_below_sb", "fig4_single_bars", "fig5_db_better", "fig5_db_falls",
+           "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6a_collapse", "fig6a_graceful",
+           "variants_match"]
+
+#: The criterion of each verdict, as the summary chapter states it.
+VERDICT_RULES = {
+    "reproduced": "the claim holds for the medians over seeds and in at least 80 % of seeds",
+    "partly": "it holds for the medians or in at least half of the seeds, not both of the above",
+    "not reproduced": "it fails for the medians and in more than half of the seeds",
+}
+
+
+@dataclass
+class Claim:
+    """One claim of the paper as measured here."""
+
+    figure: str
+    paper: str
+    criterion: str
+    value: str
+    median_holds: bool
+    fraction: float
+    seeds: int
+
+    def __post_init__(self):
+        self.median_holds = bool(self.median_holds)
+        self.fraction = float(self.fraction)
+
+
+def med_iqr(a) -> tuple[float, float, float]:
+    """Median and interquartile range (25th, 75th percentile) of ``a``."""
+    a = np.asarray(a, dtype=float)
+    q1, m, q3 = np.percentile(a, [25, 50, 75])
+    return float(m), float(q1), float(q3)
+
+
+def fmt(a, digits: int = 4) -> str:
+    """``median [q1, q3]`` of ``a``."""
+    m, q1, q3 = med_iqr(a)
+    return f"{m:.{digits}f} [{q1:.{digits}f}, {q3:.{digits}f}]"
+
+
+def verdict(c: Claim) -> str:
+    """*reproduced*, *partly* or *not reproduced* (see :data:`VERDICT_RULES`)."""
+    if c.median_holds and c.fraction >= 0.8:
+        return "reproduced"
+    if c.median_holds or c.fraction >= 0.5:
+        return "partly"
+    return "not reproduced"
+
+
+def _rule(ds, name: str, rule: str):
+    return np.asarray(ds[name].sel(rule=rule).values, dtype=float)
+
+
+# ------------------------------------------------------------------------- Fig 3
+def fig3_similar(ds, tol: float = 0.25) -> Claim:
+    """Fig 3C: SB and DB reach about the same final test loss on MNIST 0-2 (within
+    ``tol`` of the smaller)."""
+    sb, db = _rule(ds, "final", "SB"), _rule(ds, "final", "DB")
+    rel = np.abs(sb - db) / np.minimum(sb, db)
+    msb, mdb = np.median(sb), np.median(db)
+    return Claim("Fig 3C", "SB and DB reach about the same loss on MNIST 0-2",
+                 f"final test losses within {100 * tol:.0f} %",
+                 f"SB {fmt(sb)}, DB {fmt(db)}",
+                 abs(msb - mdb) / min(msb, mdb) <= tol, float(np.mean(rel <= tol)), len(sb))
+
+
+# ------------------------------------------------------------------------- Fig 4
+def fig4_db_below_sb(ds) -> Claim:
+    """Fig 4B: DB's final loss is below SB's at every pair correlation."""
+    sb, db = _rule(ds, "final", "SB"), _rule(ds, "final", "DB")  # (p, seed)
+    i7 = list(np.round(ds.p_corr.values, 2)).index(0.7) if 0.7 in np.round(
+        ds.p_corr.values, 2) else -1
+    return Claim("Fig 4B", "DB's loss is below SB's at every bar correlation p",
+                 "final test loss DB < SB at every p simulated",
+                 f"at p = {float(ds.p_corr.values[i7]):.1f}: SB {fmt(sb[i7])}, DB {fmt(db[i7])}",
+                 bool(np.all(np.median(db, axis=1) < np.median(sb, axis=1))),
+                 float(np.mean(np.all(db < sb, axis=0))), sb.shape[1])
+
+
+def fig4_single_bars(ds, p: float = 0.7) -> Claim:
+    """Fig 4C: with correlated pairs DB neurons keep single bars, SB neurons merge them."""
+    sb = _rule(ds, "unique", "SB")[list(np.round(ds.p_corr.values, 2)).index(p)]
+    db = _rule(ds, "unique", "DB")[list(np.round(ds.p_corr.values, 2)).index(p)]
+    return Claim("Fig 4C", "DB neurons learn single bars, SB neurons merge correlated bars",
+                 f"bars matched by exactly one neuron at p = {p}: DB > SB",
+                 f"of 16 bars: SB {fmt(sb, 1)}, DB {fmt(db, 1)}",
+                 bool(np.median(db) > np.median(sb)), float(np.mean(db > sb)), len(sb))
+
+
+# ------------------------------------------------------------------------- Fig 5
+def _best(ds, rule):
+    return np.asarray(ds.best.sel(rule=rule).values, dtype=float)  # (n_z, seed)
+
+
+def fig5_db_better(ds) -> Claim:
+    """Fig 5: DB codes natural-image patches better than SB at every network size."""
+    sb, db = _best(ds, "SB"), _best(ds, "DB")
+    nz = [int(v) for v in ds.n_z.values]
+    return Claim("Fig 5", "DB codes natural scenes better than SB at every size",
+                 "minimum test loss DB < SB at every number of neurons",
+                 f"{nz[0]} neurons: SB {fmt(sb[0])}, DB {fmt(db[0])}; "
+                 f"{nz[-1]} neurons: SB {fmt(sb[-1])}, DB {fmt(db[-1])}",
+                 bool(np.all(np.median(db, axis=1) < np.median(sb, axis=1))),
+                 float(np.mean(np.all(db < sb, axis=0))), sb.shape[1])
+
+
+def fig5_db_falls(ds) -> Claim:
+    """Fig 5: DB's loss falls as neurons are added."""
+    db = _best(ds, "DB")
+    med = np.median(db, axis=1)
+    return Claim("Fig 5", "DB's loss falls as neurons are added",
+                 "minimum test loss of DB falls with every size step",
+                 "DB: " + "; ".join(f"{int(n)}: {fmt(d)}" for n, d in zip(ds.n_z.values, db)),
+                 bool(np.all(np.diff(med) < 0)), float(np.mean(np.all(np.diff(db, axis=0) < 0,
+                                                                        axis=0))),
+                 db.shape[1])
+
+
+def fig5_gap_grows(ds) -> Claim:
+    """Fig 5: the advantage of DB grows with compression (fewer neurons)."""
+    sb, db = _best(ds, "SB"), _best(ds, "DB")
+    gap = (sb - db) / db  # (n_z, seed), relative advantage of DB
+    nz = [int(v) for v in ds.n_z.values]
+    return Claim("Fig 5", "the advantage of DB grows with compression (fewer neurons)",
+                 f"relative gap (SB - DB) / DB larger with {nz[0]} than with {nz[-1]} neurons",
+                 f"gap {nz[0]} neurons: {fmt(gap[0], 2)}; {nz[-1]} neurons: {fmt(gap[-1], 2)}",
+                 bool(np.median(gap[0]) > np.median(gap[-1])), float(np.mean(gap[0] > gap[-1])),
+                 sb.shape[1])
+
+
+# ------------------------------------------------------------------------- Fig 6
+def fig6b_breakdown(ds) -> Claim:
+    """Fig 6B: at the longest delay SB codes MNIST worse than DB, with more similar fields
+    and more synchronous spikes."""
+    dt = float(max(ds.dt.values))
+    r = ds.sel(dt=dt)
+    parts = [(_rule(r, k, "SB"), _rule(r, k, "DB")) for k in ("final", "cos", "coincident")]
+    med = all(np.median(s) > np.median(d) for s, d in parts)
+    each = np.all([s > d for s, d in parts], axis=0)
+    (ls, ld), (cs, cd), (ks, kd) = parts
+    return Claim("Fig 6B", f"with a {dt:g} ms delay SB breaks down on MNIST, DB does not",
+                 "SB > DB in loss, field similarity and synchronous spikes",
+                 f"loss SB {fmt(ls)}, DB {fmt(ld)}; cosine SB {fmt(cs, 2)}, DB {fmt(cd, 2)}; "
+                 f"coincident spikes SB {fmt(ks, 2)}, DB {fmt(kd, 2)}",
+                 bool(med), float(np.mean(each)), len(ls))
+
+
+def fig6a_collapse(ds, hi: float = 0.95, lo: float = 0.5) -> Claim:
+    """Fig 6A: at the longest delay SB's fields collapse (mean pairwise cosine > ``hi``),
+    DB's stay distinct (< ``lo``)."""
+    dt = float(max(ds.dt.values))
+    cs, cd = _rule(ds.sel(dt=dt), "cos", "SB"), _rule(ds.sel(dt=dt), "cos", "DB")
+    return Claim("Fig 6A", f"with a {dt:g} ms delay all SB neurons learn the same weights, "
+                 "DB neurons do not", f"field cosine SB > {hi}, DB < {lo}",
+                 f"cosine SB {fmt(cs, 3)}, DB {fmt(cd, 3)}",
+                 bool(np.median(cs) > hi and np.median(cd) < lo),
+                 float(np.mean((cs > hi) & (cd < lo))), len(cs))
+
+
+def fig6a_graceful(ds, factor: float = 1.25) -> Claim:
+    """Fig 6A: over the delay scan DB degrades gracefully (final loss at the longest delay
+    within ``factor`` of its best delay), SB does not (above ``factor`` times its best)."""
+    fs = np.asarray(ds.final.sel(rule="SB").values, dtype=float)  # (dt, seed)
+    fd = np.asarray(ds.final.sel(rule="DB").values, dtype=float)
+    ms, md = np.median(fs, axis=1), np.median(fd, axis=1)
+    med = md[-1] <= factor * md.min() and ms[-1] > factor * ms.min()
+    each = (fd[-1] <= factor * fd.min(axis=0)) & (fs[-1] > factor * fs.min(axis=0))
+    dt = float(max(ds.dt.values))
+    return Claim("Fig 6A", "DB degrades gracefully with the delay, SB does not",
+                 f"final loss at {dt:g} ms within {factor}x of the best delay for DB, above it "
+                 "for SB", f"at {dt:g} ms: SB {fmt(fs[-1])}, DB {fmt(fd[-1])}; best delay: SB "
+                 f"{ms.min():.4f}, DB {md.min():.4f} (medians)",
+                 bool(med), float(np.mean(each)), fs.shape[1])
+
+
+# ------------------------------------------------------------------------- Figs S2, S3
+def variants_match(ds, figure: str, task: str, tol: float = 0.2) -> Claim:
+    """Figs S2/S3: the learned DB variants reach the analytic DB's final loss (within
+    ``tol``)."""
+    ref = np.asarray(ds.final.sel(variant="DB").values, dtype=float)
+    names = ("simultaneous", "slow", "decay")
+    rel = {v: np.asarray(ds.final.sel(variant=v).values, dtype=float) / ref - 1.0 for v in names}
+    med = all(abs(np.median(ds.final.sel(variant=v).values) / np.median(ref) - 1.0) <= tol
+              for v in names)
+    each = np.all([np.abs(rel[v]) <= tol for v in names], axis=0)
+    return Claim(figure, f"learned DB variants perform like the analytic DB ({task})",
+                 f"final loss of each learned variant within {100 * tol:.0f} % of the analytic DB",
+                 f"analytic DB {fmt(ref)}; ratio - 1: "
+                 + ", ".join(f"{v} {fmt(100 * rel[v], 0)} %" for v in names),
+                 bool(med), float(np.mean(each)), len(ref))
+
+
+def fig5_twice(ds) -> Claim:
+    """Fig 5: SB needs about twice as many neurons as DB for a similar loss (here: SB with
+    twice the neurons is at least as good as DB, for every size pair of the sweep)."""
+    sb, db = _best(ds, "SB"), _best(ds, "DB")
+    nz = [int(v) for v in ds.n_z.values]
+    pairs = [(nz.index(n), nz.index(2 * n)) for n in nz if 2 * n in nz]
+    each = np.all([sb[j] <= db[i] for i, j in pairs], axis=0)
+    med = all(np.median(sb[j]) <= np.median(db[i]) for i, j in pairs)
+    return Claim("Fig 5", "SB needs about twice as many neurons as DB for the same loss",
+                 "SB with 2n neurons reaches DB's loss with n neurons",
+                 "; ".join(f"SB {nz[j]}: {fmt(sb[j])} vs DB {nz[i]}: {fmt(db[i])}"
+                           for i, j in pairs),
+                 bool(med), float(np.mean(each)), sb.shape[1])

@@ -1,0 +1,44 @@
+"""Part II report helpers: the claims' verdicts and the neuron schematic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from eicore.dendritic.report import claims as C
+
+
+def _fig3(sb, db):
+    return xr.Dataset({"final": (("rule", "seed"), np.array([sb, db], dtype=float))},
+                      coords={"rule": ["SB", "DB"], "seed": np.arange(len(sb))})
+
+
+def test_fmt_is_median_and_iqr():
+    assert C.fmt([1.0, 2.0, 3.0, 4.0, 5.0], 1) == "3.0 [2.0, 4.0]"
+
+
+@pytest.mark.parametrize("sb, db, verdict", [
+    ([1.0, 1.0, 1.0, 1.0, 1.0], [1.1, 1.1, 1.1, 1.1, 1.1], "reproduced"),
+    ([1.0, 1.0, 1.0, 1.0, 1.0], [1.1, 1.1, 1.1, 2.0, 2.0], "partly"),  # medians, 3 of 5
+    ([1.0, 1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 2.0, 1.1, 1.1], "not reproduced"),
+])
+def test_verdicts_follow_the_stated_rules(sb, db, verdict):
+    c = C.fig3_similar(_fig3(sb, db))
+    assert C.verdict(c) == verdict
+    assert c.seeds == 5 and isinstance(c.median_holds, bool)
+    assert set(C.VERDICT_RULES) == {"reproduced", "partly", "not reproduced"}
+
+
+def test_schematic_draws_two_panels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from eicore.dendritic.report.schematic import draw_balance_schematic
+
+    fig = draw_balance_schematic()
+    w, h = fig.get_size_inches()
+    assert len(fig.axes) == 2 and w <= 7.8
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
