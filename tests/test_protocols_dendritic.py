@@ -24,13 +24,13 @@ from eicore.runs import Context, Interrupted, Task, experiments, get
 
 NAMES = {
     "dendritic.model_demo": (1, 1, 1, 1),
-    "dendritic.fig3_mnist": (4, 1, 2, 1),
+    "dendritic.fig3_mnist": (10, 1, 10, 1),
     "dendritic.fig4b_bars": (50, 1, 2100, 33),
-    "dendritic.fig5_scenes": (6, 3, 18, 9),
-    "dendritic.fig6b_delays": (12, 3, 4, 2),
-    "dendritic.fig6a_scenes_delays": (10, 5, 36, 18),
-    "dendritic.figS3_variants": (10, 1, 50, 1),
-    "dendritic.figS2_variants": (10, 1, 5, 1),
+    "dendritic.fig5_scenes": (30, 3, 90, 9),
+    "dendritic.fig6b_delays": (30, 3, 20, 2),
+    "dendritic.fig6a_scenes_delays": (50, 5, 180, 18),
+    "dendritic.figS3_variants": (25, 1, 50, 1),
+    "dendritic.figS2_variants": (25, 1, 25, 1),
 }
 
 
