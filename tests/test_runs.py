@@ -320,3 +320,17 @@ def test_context_knows_its_store(tmp_path):
     finally:
         object.__setattr__(exp, "run", original)
     assert seen and all(s is store for s in seen)
+
+
+def test_sweep_size_keys_do_not_make_points_stale(tmp_path):
+    """More seeds in the preset add points; they do not invalidate the stored ones."""
+    store = Store(tmp_path)
+    runs.run(SELF, "ci", store=store, only={"step_size": [1.0]})
+    e = store.status(SELF, "ci").entries[0]
+    meta = json.loads(e.path.read_text())
+    meta["params"]["runs.selftest"]["seeds"] = 2
+    meta["params"]["runs.selftest"]["step_size"] = [1.0]
+    e.path.write_text(json.dumps(meta))
+    st = store.status(SELF, "ci")
+    assert not st.stale and len(st.done) == 4
+    assert runs.get(SELF)._sweep_keys() == {"seeds", "step_size"}

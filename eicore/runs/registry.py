@@ -130,6 +130,7 @@ class Experiment:
     coords: tuple[str, ...] = ()
     doc: str = ""
     hidden: bool = False
+    sweep_keys: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.presets:
@@ -157,6 +158,28 @@ class Experiment:
             d.pop("scale", None)
             out[name] = jsonable(d)
         return out
+
+    def protocol_values(self, scale: str | None = None) -> dict[str, Any]:
+        """:meth:`param_values` without the keys that only size the sweep.
+
+        A result is stale when these differ: the values that say *how* a point is
+        simulated. Keys that only say *which* points exist (the number of seeds, the list
+        of pair correlations, ...) do not make a stored point stale, since every point
+        carries its own coordinates. They are ``sweep_keys`` if given, else the main
+        preset's keys named like an axis (``seed`` -> ``seeds``, ``p_corr``, ``dt`` ->
+        ``dts``, ...).
+        """
+        values = self.param_values(scale)
+        main = self.presets[0].name
+        values[main] = {k: v for k, v in values[main].items() if k not in self._sweep_keys()}
+        return values
+
+    def _sweep_keys(self) -> set[str]:
+        if self.sweep_keys is not None:
+            return set(self.sweep_keys)
+        p = self.presets[0].get("ci")
+        axes = list(self.axes(p))
+        return {k for k in vars(p) if k in axes or k in [a + "s" for a in axes]}
 
     def sweep(self, scale: str | None = None) -> dict[str, list[Any]]:
         """The sweep axes at ``scale``: ``{axis: values}``."""

@@ -16,7 +16,9 @@ Both files are written atomically, the ``.npz`` first and the ``.json`` last, so
 exists only once its data is complete; an ``.npz`` without its ``.json`` (a process killed
 in between) is ignored. An entry whose ``.npz`` does not match the recorded checksum, or
 whose ``.json`` cannot be read, is **corrupt**: reported, never loaded. An entry whose
-preset values differ from the current preset is **stale**: reported, never mixed in.
+preset values differ from the current preset is **stale**: reported, never mixed in
+(values that only size the sweep, such as the number of seeds, are not compared: see
+:meth:`~eicore.runs.Experiment.protocol_values`).
 
 The default root is ``$EICORE_CACHE/results`` (``~/.cache/eicore/results``).
 """
@@ -301,13 +303,16 @@ class Store:
 
         exp = get(experiment)
         s = current_scale(scale)
-        want = exp.param_values(s)
+        want = exp.protocol_values(s)
+        main, sweep_keys = exp.presets[0].name, exp._sweep_keys()
         entries, corrupt, incomplete = self.scan(exp.name, s)
         st = Status(exp.name, s, corrupt=list(corrupt), incomplete=incomplete)
         have: set[str] = set()
         for e in entries:
-            if e.meta.get("params") != want or (
-                    same_code and e.meta.get("source") != exp.source_hash()):
+            got = dict(e.meta.get("params") or {})
+            if main in got:
+                got[main] = {k: v for k, v in got[main].items() if k not in sweep_keys}
+            if got != want or (same_code and e.meta.get("source") != exp.source_hash()):
                 st.stale.append(e)
                 continue
             if verify:
