@@ -92,27 +92,6 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {  # the comment: how many faile
     ("assemblies/07_fig4_perturbation.html", "figure_alt"): _NO_ALT,  # 4 figures
     ("assemblies/07_fig4_perturbation.html", "figure_caption"): _NO_CAPTION,  # 4 figures
     ("assemblies/07_fig4_perturbation.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/01_model.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("dendritic/01_model.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("dendritic/01_model.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/02_derivations.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("dendritic/02_derivations.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("dendritic/02_derivations.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/03_mnist.html", "figure_alt"): _NO_ALT,  # 3 figures
-    ("dendritic/03_mnist.html", "figure_caption"): _NO_CAPTION,  # 3 figures
-    ("dendritic/03_mnist.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/04_bars.html", "figure_alt"): _NO_ALT,  # 2 figures
-    ("dendritic/04_bars.html", "figure_caption"): _NO_CAPTION,  # 2 figures
-    ("dendritic/04_bars.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/05_scenes.html", "figure_alt"): _NO_ALT,  # 2 figures
-    ("dendritic/05_scenes.html", "figure_caption"): _NO_CAPTION,  # 2 figures
-    ("dendritic/05_scenes.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("dendritic/06_delays.html", "figure_alt"): _NO_ALT,  # 3 figures
-    ("dendritic/06_delays.html", "figure_caption"): _NO_CAPTION,  # 3 figures
-    ("dendritic/06_delays.html", "figure_width"): _TOO_WIDE,  # 3 figures
-    ("dendritic/07_learned_variants.html", "figure_alt"): _NO_ALT,  # 3 figures
-    ("dendritic/07_learned_variants.html", "figure_caption"): _NO_CAPTION,  # 3 figures
-    ("dendritic/07_learned_variants.html", "figure_width"): _TOO_WIDE,  # 1 figure
     ("disinhibition/01_microcircuit.html", "figure_alt"): _NO_ALT,  # 1 figure
     ("disinhibition/01_microcircuit.html", "figure_caption"): _NO_CAPTION,  # 1 figure
     ("disinhibition/01_microcircuit.html", "figure_width"): _TOO_WIDE,  # 1 figure
