@@ -19,6 +19,7 @@ from eicore.assemblies import (
 )
 from eicore.assemblies import protocols as pr
 from eicore.assemblies.analysis import influence_vs_rf, influence_vs_rf_sums
+from eicore.errors import ConfigurationError
 from eicore.runs import Context, Interrupted, Store, Task, get
 
 TINY_NET = dict(n_stim=4, n_pref=3, NI=8, J_EE=1.0)  # 64 stimuli, NE = 27, NI = 8
@@ -195,3 +196,16 @@ def test_task_params_decide_where_networks_come_from():
     task = tiny_task("assemblies.perturb", pts([0], pr.PERTURB_NETWORKS))
     params = {TRAIN_LOCAL.name: task.preset(TRAIN_LOCAL), NETWORK.name: task.preset(NETWORK)}
     assert not pr._params_of(params, exp, "ci")
+
+
+def test_seed_offset_shifts_the_seed_axis(monkeypatch):
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "7")
+    for name in ("assemblies.train_local", "assemblies.train_gradient", "assemblies.perturb"):
+        exp = get(name)
+        seeds = {p["seed"] for p in exp.points("ci")}
+        n = exp.params("ci")[exp.presets[0].name].seeds
+        assert seeds == set(range(7, 7 + n))
+    assert pr.seed_offset() == 7
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "x")
+    with pytest.raises(ConfigurationError, match="EICORE_SEED_OFFSET"):
+        pr.seed_offset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import host, to_numpy
+from ..errors import ShapeError
 from ..measures import (
     binned_mean,
     pearson,
@@ -23,6 +24,7 @@ from .network import Network
 
 __all__ = [
     "current_similarity",
+    "grid3",
     "influence_vs_rf",
     "influence_vs_rf_sums",
     "output_weight_vs_influence",
@@ -33,6 +35,16 @@ __all__ = [
 
 #: Correlations measured by Znamenskiy et al. (2018), Fig 2f.
 ZNAMENSKIY_R = {"output_vs_rs": 0.55, "input_vs_output": 0.52}
+
+
+def grid3(x: Any) -> Any:
+    """A per-stimulus host vector ``(n^3,)`` as the stimulus grid ``(n, n, n)`` (axes as in
+    :func:`.network.stimulus_grid`), for maps of tuning (Figs 1b, 1d, 1f)."""
+    x = to_numpy(x)
+    n = round(x.shape[0] ** (1 / 3))
+    if n**3 != x.shape[0]:
+        raise ShapeError(f"grid3 needs n^3 stimuli, got {x.shape[0]}")
+    return x.reshape(n, n, n)
 
 
 def selectivity(sw: Sweep, b: int) -> tuple[Any, Any]:

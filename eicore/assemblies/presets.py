@@ -1,7 +1,8 @@
 """Parameter presets of Part I (Table 1 of Mackwood et al. 2021), ``ci`` and ``full`` scale.
 
 The network itself is the same at both scales; ``ci`` shortens training (fewer trials,
-larger learning rates) and subsamples the perturbation protocol. ``seeds`` is the number of
+larger learning rates) and subsamples the perturbation protocol; ``smoke`` (code paths
+only) has 6^3 stimuli, one trial and a few perturbed cells. ``seeds`` is the number of
 independent networks per condition (the sweep axis ``seed`` of the registered experiments
 in :mod:`.protocols`). Chapter
 ``book/assemblies/01_model.ipynb`` prints :meth:`Preset.table` of each.
@@ -34,7 +35,8 @@ _NET = dict(
 )
 
 #: The network (Table 1); identical at both scales.
-NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Table 1")
+NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Table 1",
+                 smoke=dict(n_stim=6))  # smoke: 6^3 = 216 stimuli
 
 #: Local rules (Eq 8) with plain gradient steps: Figs 1-4.
 TRAIN_LOCAL = Preset(
@@ -44,6 +46,7 @@ TRAIN_LOCAL = Preset(
     full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, dt=30.0, angle=True, angle_every=1,
               seeds=1),
     doc="local (approximate) rules, Eq 8; ci: fewer trials, larger eta",
+    smoke=dict(trials=1),
 )
 
 #: Gradient rules (Eq 15) with Adam: Fig 1-S2.
@@ -54,6 +57,7 @@ TRAIN_GRADIENT = Preset(
     full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999,
               eps=1e-9, seeds=1),
     doc="gradient rules, Eq 15, with Adam",
+    smoke=dict(trials=1),
 )
 
 #: Single-cell perturbations (Fig 4).
@@ -62,6 +66,7 @@ PERTURB = Preset(
     ci=dict(n_cells=40, n_stimuli=150, dI=10.0, tol=0.005, seeds=1),
     full=dict(n_cells=90, n_stimuli=1728, dI=10.0, tol=0.005, seeds=1),
     doc="+10 Hz to single Pyr cells; influence vs RF correlation",
+    smoke=dict(n_cells=4, n_stimuli=24),
 )
 
 #: Repeated sampling of n = 100 connections (Figs 1e, 2d-f, 3e).
@@ -70,4 +75,5 @@ SAMPLING = Preset(
     ci=dict(n=100, repeats=10000, alpha=0.01, theta=1e-4),
     full=dict(n=100, repeats=10000, alpha=0.01, theta=1e-4),
     doc="sampling test of weight-vs-RS correlations",
+    smoke=dict(repeats=200),
 )
