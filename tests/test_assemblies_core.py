@@ -343,3 +343,75 @@ def test_sweep_currents():
     assert np.allclose(sw.inh[0], sw.rI[0] @ W_EI.T, atol=1e-4)
     # steady state: h_E = exc - inh
     assert np.abs(sw.h[0][:, : net.NE] - (sw.exc[0] - sw.inh[0])).max() < 0.05
+
+
+# ------------------------------------------------------------------ the authors' code
+
+
+def _authors_transcription(net, b, order, eta_e, eta_i, decay=0.1, rho0=1.0, dt=1.0):
+    """The authors' training loop for network ``b`` of ``net``, transcribed line by line
+    (simulator/rates.py compute_steady_state, simulator/plasticity.py update_weights, local
+    rule with the W_IE propagation matrix), one stimulus at a time, in float64."""
+    g = lambda a: np.array(to_numpy(a)[b], dtype=np.float64)
+    wee, wei, wie, wii = g(net.W_EE), g(net.W_EI), g(net.W_IE), g(net.W_II)
+    vei, vie, zei, zie = g(net.V_EI), g(net.V_IE), g(net.z_EI), g(net.z_IE)
+    a_ei, a_ie = float(g(net.alpha_EI).ravel()[0]), float(g(net.alpha_IE).ravel()[0])
+    aff = np.array(to_numpy(net.I_E), dtype=np.float64)
+    bg, ie_total = float(net.I_I), float(net.J_IE)
+    dt_tau_e, dt_tau_i = dt / net.tau_E, dt / net.tau_I
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+    sp = lambda v, a: np.log1p(np.exp(a * v)) / a
+    for s in order:
+        re = np.full(wee.shape[0], rho0)
+        ri = np.full(wii.shape[0], bg)
+        he, hi = re.copy(), ri.copy()
+        t, converged = 0, False
+        while not converged and t < 1500:
+            de = dt_tau_e * (aff[s] - wei @ ri + wee @ re - re)
+            di = dt_tau_i * (wie @ re - wii @ ri - ri + bg)
+            he += de
+            re = np.clip(he, 0, 1000)
+            esc = (he < 0) | (he > 1000)
+            ge = np.abs(de[~esc]).max() if not esc.all() else 0
+            hi += di
+            ri = np.clip(hi, 0, 1000)
+            esc = (hi < 0) | (hi > 1000)
+            gi = np.abs(di[~esc]).max() if not esc.all() else 0
+            t += 1
+            converged = ge < dt_tau_e * 0.5 and gi < dt_tau_i * 0.5
+        if not converged:
+            continue
+        error = he - rho0
+        d_vie = np.outer((wie @ error) * sig(hi), re) * sig(a_ie * vie)
+        d_vei = np.outer(error, ri) * sig(a_ei * vei)
+        if eta_e > 0:
+            vie = vie + eta_e * (d_vie - decay * wie)
+            wie = sp(vie, a_ie) * zie
+            wie = wie * (ie_total / wie.sum(axis=1, keepdims=True))
+        if eta_i > 0:
+            vei = vei + eta_i * (d_vei - decay * wei)
+            wei = sp(vei, a_ei) * zei
+    return wie, wei
+
+
+def test_authors_mode_matches_a_transcription_of_the_authors_code():
+    from eicore.backend import HostRNG
+
+    net = stack_networks([small(seed=3, dtype=xnp.float64)] * 2)
+    eta_E, eta_I = learning_rates(["plastic", "input_ko"], 5e-3)
+    out, _ = train(net, eta_E=eta_E, eta_I=eta_I, trials=1, seed=4, mode="authors")
+    order = HostRNG(4).generator.permutation(net.S)
+    for b in range(2):
+        wie, wei = _authors_transcription(net, b, order, eta_E[b], eta_I[b])
+        np.testing.assert_allclose(to_numpy(out.W_IE)[b], wie, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(to_numpy(out.W_EI)[b], wei, rtol=1e-6, atol=1e-9)
+    # input-KO: W_IE never normalised (it is in the paper's mode)
+    np.testing.assert_array_equal(to_numpy(out.W_IE)[1], to_numpy(net.W_IE)[1])
+    paper, _ = train(net, eta_E=eta_E, eta_I=eta_I, trials=1, seed=4)
+    assert not np.allclose(to_numpy(paper.W_EI)[0], to_numpy(out.W_EI)[0], rtol=1e-3)
+    from eicore.assemblies import Trainer
+
+    tr = Trainer(net, rule="gradient", eta_E=eta_E, eta_I=eta_I, trials=1, mode="authors")
+    assert (tr.opt.bias, tr.opt.eps) == (False, 1e-8)  # the authors' Adam
+    with pytest.raises(ConfigurationError, match="unknown mode"):
+        train(net, eta_E=eta_E, eta_I=eta_I, trials=1, mode="bogus")

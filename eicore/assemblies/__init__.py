@@ -14,7 +14,13 @@ Chapters: ``book/assemblies/``.
 
 from __future__ import annotations
 
-from .dynamics import cold_start, euler_reference, residual, steady_state
+from .dynamics import (
+    authors_steady_state,
+    cold_start,
+    euler_reference,
+    residual,
+    steady_state,
+)
 from .experiment import (
     CONDITIONS,
     Sweep,
@@ -55,7 +61,8 @@ __all__ = [
     "CONDITIONS", "NETWORK", "PERTURB", "SAMPLING", "TRAIN_GRADIENT", "TRAIN_LOCAL",
     "Adam", "Network", "Sweep", "Trainer", "TrainingHistory",
     "adjoint_direct", "adjoint_iterative", "afferent_input", "apply_local", "build_network",
-    "cold_start", "euler_reference", "gradient_updates", "learning_rates", "local_updates",
+    "authors_steady_state", "cold_start", "euler_reference", "gradient_updates", "learning_rates",
+    "local_updates",
     "perturbation_experiment", "perturbation_influence", "preferred_stimuli", "refresh_weights",
     "residual",
     "response_sweep", "sigmoid", "softplus", "softplus_inverse", "softplus_prime",

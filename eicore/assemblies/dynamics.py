@@ -19,7 +19,7 @@ from ..backend import host, namespace, to_numpy
 from ..errors import ConvergenceError, ShapeError
 from .network import check_positive
 
-__all__ = ["cold_start", "euler_reference", "residual", "steady_state"]
+__all__ = ["authors_steady_state", "cold_start", "euler_reference", "residual", "steady_state"]
 
 
 def residual(M: Any, b: Any, h: Any) -> Any:
@@ -165,3 +165,61 @@ def euler_reference(M: Any, b: Any, h0: Any, tau: Any, *, dt: float = 0.1, T: fl
                     f"Euler integration became NaN or infinite after {k + 1} steps "
                     f"({(k + 1) * dt:g} ms); the network is unstable or dt too large")
     return h
+
+
+def authors_steady_state(
+    M: Any,
+    b: Any,
+    tau: Any,
+    NE: int,
+    *,
+    dt: float = 1.0,
+    max_dr: float = 0.5,
+    rho0: float = 1.0,
+    h_I0: float = 5.0,
+    r_max: float = 1000.0,
+    max_steps: int = 1500,
+) -> tuple[Any, Any, Any]:
+    """The steady-state solver of the authors' code (``mode="authors"``; chapter ``01_model``).
+
+    Forward Euler with step ``dt`` (1 ms) from a cold start (``r_E = h_E = rho0``,
+    ``r_I = h_I = h_I0``) with the leak on the *rate*: ``h += dt/tau (M r + b - r)``,
+    ``r = clip(h, 0, r_max)``. A unit with ``h < 0`` therefore integrates its net input without
+    a leak, and its ``h`` drifts until the active units have converged. A solve stops when
+    ``max |M r + b - r| < max_dr`` (Hz) over the active units (``0 <= h <= r_max``) of each
+    population; every network and stimulus of the batch stops on its own.
+
+    ``M (B, N, N)``, ``b (S, N)`` or ``(B, S, N)``, ``tau (N,)``. Returns ``(h, converged,
+    steps)``: ``h (B, S, N)`` (drifted for silent units), ``converged (B, S)`` and ``steps
+    (B, S)`` (host arrays; no error if a solve does not converge: the authors' training skips
+    the update instead).
+    """
+    xp = namespace(M)
+    check_positive(NE=NE, max_steps=max_steps)
+    B, N = M.shape[0], M.shape[1]
+    S = b.shape[-2]
+    h = cold_start(B, S, NE, N - NE, xp, M.dtype, rho0=rho0, h_I=h_I0)
+    if b.ndim == 2:
+        b = xp.broadcast_to(b[None], (B, S, N))
+    Mt = xp.matrix_transpose(M)
+    step = dt / tau
+    thr = to_numpy(step).astype(host.float64)[[0, NE]] * max_dr  # (E, I) thresholds on |dh|
+    active = host.ones((B, S), dtype=bool)
+    steps = host.full((B, S), max_steps, dtype=host.int64)
+    for n in range(max_steps):
+        r = xp.clip(h, 0.0, r_max)
+        d = step * (xp.matmul(r, Mt) + b - r)
+        mask = xp.reshape(xp.asarray(active, dtype=h.dtype), (B, S, 1))
+        h = h + mask * d
+        inside = (h >= 0.0) & (h <= r_max)
+        ad = xp.where(inside, xp.abs(d), xp.zeros_like(d))
+        gE = to_numpy(xp.max(ad[..., :NE], axis=2))
+        gI = to_numpy(xp.max(ad[..., NE:], axis=2))
+        if not (host.isfinite(gE).all() and host.isfinite(gI).all()):
+            raise ConvergenceError(f"authors' solver became NaN or infinite at step {n + 1}")
+        done = active & (gE < thr[0]) & (gI < thr[1])
+        steps[done] = n + 1
+        active &= ~done
+        if not active.any():
+            break
+    return h, ~active, steps

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..backend import HostRNG, host, to_numpy
 from ..errors import ConfigurationError
-from .dynamics import cold_start, steady_state
+from .dynamics import authors_steady_state, cold_start, steady_state
 from .network import Network, check_positive
 from .plasticity import (
     Adam,
@@ -140,9 +140,12 @@ class Trainer:
     def __init__(self, net: Network, *, rule: str = "local", eta_E: Any, eta_I: Any,
                  trials: int, decay: float = 0.1, rho0: float = 1.0, tol: float = 0.05,
                  dt: float = 20.0, angle: bool = False, angle_every: int = 1,
-                 adam: dict | None = None, seed: Any = 0):
+                 adam: dict | None = None, seed: Any = 0, mode: str = "paper"):
         if rule not in ("local", "gradient"):
             raise ConfigurationError(f"unknown rule {rule!r}; use 'local' or 'gradient'")
+        if mode not in ("paper", "authors"):
+            raise ConfigurationError(f"unknown mode {mode!r}; use 'paper' or 'authors'")
+        self.mode = mode
         check_positive(trials=trials, angle_every=angle_every)
         net = net.copy()
         xp = net.xp
@@ -158,6 +161,7 @@ class Trainer:
         self.trials, self.decay, self.rho0, self.tol, self.dt = trials, decay, rho0, tol, dt
         self.angle, self.angle_every = bool(angle), int(angle_every)
         self.seeds = seeds
+        self.plastic_E = to_numpy(eta_E) > 0
         self.gens = {s: HostRNG(s).generator for s in dict.fromkeys(seeds)}
         self.tau = net.tau()
         self.b_all = net.drive()
@@ -166,6 +170,8 @@ class Trainer:
                                  cold_start(B, S, NE, net.NI, xp, self.M.dtype), self.tau,
                                  dt=dt, tol=tol)
         self.LAM = xp.zeros_like(self.H) if (rule == "gradient" or angle) else None
+        if mode == "authors":  # the authors' Adam: no bias correction, eps 1e-8
+            adam = dict(adam or {}, bias_correction=False, eps=1e-8)
         self.opt = Adam(net, eta_E, eta_I, **(adam or {})) if rule == "gradient" else None
         self.loss = host.zeros((B, trials))
         n_pres = trials * S
@@ -203,7 +209,14 @@ class Trainer:
                 self.acc = xp.zeros((B,), dtype=M.dtype)
             col = self.order[:, self.pos]
             same = bool((col == col[0]).all())
-            if same:  # every network sees the same stimulus
+            ok = None
+            if self.mode == "authors":
+                h, ok, st = authors_steady_state(
+                    M, xp.stack([self.b_all[int(c)] for c in col.tolist()])[:, None, :], tau,
+                    NE, rho0=self.rho0, h_I0=float(net.I_I))
+                n_steps = int(st.max())
+                ok = ok[:, 0]
+            elif same:  # every network sees the same stimulus
                 s = int(col[0])
                 h, n_steps = steady_state(M, self.b_all[s : s + 1, :], self.H[:, s : s + 1, :],
                                           tau, dt=dt, tol=tol)
@@ -221,7 +234,9 @@ class Trainer:
             e = h[:, :NE] - self.rho0
             self.acc = self.acc + 0.5 * xp.sum(e * e, axis=1)
             want_angle = self.angle and self.k % self.angle_every == 0
-            if self.rule == "gradient" or want_angle:
+            if self.mode == "authors" and (self.rule == "gradient" or want_angle):
+                G_EI, G_IE, _ = gradient_updates(net, h, self.rho0, M=M, method="direct")
+            elif self.rule == "gradient" or want_angle:
                 if same:
                     lam0 = self.LAM[:, s, :]
                 else:
@@ -240,9 +255,15 @@ class Trainer:
                 if want_angle:
                     self.ang_IE[:, self.k] = to_numpy(update_angle(G_IE, A_IE))
                     self.ang_EI[:, self.k] = to_numpy(update_angle(G_EI, A_EI))
-                apply_local(net, A_EI, A_IE, self.eta_E, self.eta_I, self.decay)
+                if ok is None:
+                    apply_local(net, A_EI, A_IE, self.eta_E, self.eta_I, self.decay)
+                else:  # authors: no update where the solve failed; W_IE rows normalised
+                    okx = xp.asarray(ok, dtype=self.eta_E.dtype)  # only after an update
+                    apply_local(net, A_EI, A_IE, self.eta_E * okx, self.eta_I * okx,
+                                self.decay, normalise_IE=(ok & self.plastic_E).tolist())
             else:
-                self.opt.step(net, G_EI, G_IE, self.decay)
+                self.opt.step(net, G_EI, G_IE, self.decay,
+                              mask=None if ok is None else ok.tolist())
             M[:, :NE, NE:] = -net.W_EI
             M[:, NE:, :NE] = net.W_IE
             self.k += 1
@@ -282,6 +303,7 @@ def train(
     adam: dict | None = None,
     seed: Any = 0,
     progress: bool = False,
+    mode: str = "paper",
 ) -> tuple[Network, TrainingHistory]:
     """Online learning: ``trials`` passes over all stimuli in random order, batched over B.
 
@@ -298,6 +320,14 @@ def train(
     Returns the trained copy and a :class:`TrainingHistory`. :class:`Trainer` is the same
     run in resumable steps.
 
+    ``mode="authors"`` reproduces the authors' code instead of the paper's equations: every
+    presentation is solved from a cold start by :func:`.dynamics.authors_steady_state`
+    (leak on ``r``, Euler at 1 ms, stop at 0.5 Hz on active units; the learning signal of
+    silent Pyr cells uses their drifted ``h``), no update follows a solve that did not
+    converge, ``W_IE`` rows are normalised only after an update of a network with plastic
+    inputs (never in input knock-outs), Adam has no bias correction and ``eps = 1e-8``, and
+    gradients use the dense adjoint. ``dt`` and ``tol`` are then unused.
+
     Every network of a batch has its own solver step and convergence test
     (:func:`.dynamics.steady_state`), so a network trained in a batch equals the same
     network trained alone (bitwise on NumPy; tests), also when another network of the
@@ -305,7 +335,7 @@ def train(
     """
     tr = Trainer(net, rule=rule, eta_E=eta_E, eta_I=eta_I, trials=trials, decay=decay,
                  rho0=rho0, tol=tol, dt=dt, angle=angle, angle_every=angle_every, adam=adam,
-                 seed=seed)
+                 seed=seed, mode=mode)
     bar = None
     if progress:
         from ..progress import tqdm

@@ -171,20 +171,27 @@ def _col(eta: Any, like: Any) -> Any:
     return xp.reshape(xp.asarray(eta, dtype=like.dtype), (-1, 1, 1))
 
 
-def refresh_weights(net: Network, normalise_IE: bool) -> None:
-    """Recompute ``W = z * s(V)``; optionally rescale each PV's inputs to sum to ``J_IE``."""
+def refresh_weights(net: Network, normalise_IE: Any) -> None:
+    """Recompute ``W = z * s(V)``; optionally rescale each PV's inputs to sum to ``J_IE``
+    (``normalise_IE``: one bool for all networks, or one per network)."""
     xp = net.xp
     net.W_EI = net.z_EI * softplus(net.V_EI, net.alpha_EI)
     W_IE = net.z_IE * softplus(net.V_IE, net.alpha_IE)
-    if normalise_IE:
+    if isinstance(normalise_IE, bool):
+        if normalise_IE:
+            tot = xp.sum(W_IE, axis=2, keepdims=True)
+            W_IE = W_IE * (net.J_IE / xp.where(tot > 0, tot, 1.0))
+    elif any(normalise_IE):
         tot = xp.sum(W_IE, axis=2, keepdims=True)
-        W_IE = W_IE * (net.J_IE / xp.where(tot > 0, tot, 1.0))
+        normed = W_IE * (net.J_IE / xp.where(tot > 0, tot, 1.0))
+        m = xp.reshape(xp.asarray([bool(x) for x in normalise_IE]), (-1, 1, 1))
+        W_IE = xp.where(m, normed, W_IE)
     net.W_IE = W_IE
 
 
 def apply_local(
     net: Network, A_EI: Any, A_IE: Any, eta_E: Any, eta_I: Any, decay: float = 0.1,
-    normalise_IE: bool = True,
+    normalise_IE: Any = True,
 ) -> None:
     """In place: ``V += eta (A - decay W)`` (Eq 8), then refresh ``W`` (Pyr -> PV rows to ``J_IE``).
 
@@ -211,9 +218,23 @@ class Adam:
         self.v = [xp.zeros_like(net.V_EI), xp.zeros_like(net.V_IE)]
         self.t = 0
 
-    def step(self, net: Network, G_EI: Any, G_IE: Any, decay: float = 0.1) -> None:
-        """In place: one Adam step on ``g = G - decay W`` for both matrices, then refresh W."""
+    def step(self, net: Network, G_EI: Any, G_IE: Any, decay: float = 0.1,
+             mask: Any = None) -> None:
+        """In place: one Adam step on ``g = G - decay W`` for both matrices, then refresh W.
+
+        ``mask`` (one bool per network): networks marked False keep their weights and
+        moments (the authors' code skips the update of a solve that did not converge)."""
         xp = net.xp
+        if mask is not None and not all(mask):
+            keep = xp.reshape(xp.asarray([not bool(x) for x in mask]), (-1, 1, 1))
+            old = (net.V_EI, net.V_IE, list(self.m), list(self.v))
+            self.step(net, G_EI, G_IE, decay)
+            net.V_EI = xp.where(keep, old[0], net.V_EI)
+            net.V_IE = xp.where(keep, old[1], net.V_IE)
+            self.m = [xp.where(keep, o, n) for o, n in zip(old[2], self.m, strict=True)]
+            self.v = [xp.where(keep, o, n) for o, n in zip(old[3], self.v, strict=True)]
+            refresh_weights(net, normalise_IE=False)
+            return
         self.t += 1
         if self.bias:
             c1, c2 = 1.0 - self.b1**self.t, 1.0 - self.b2**self.t
