@@ -415,3 +415,17 @@ def test_authors_mode_matches_a_transcription_of_the_authors_code():
     assert (tr.opt.bias, tr.opt.eps) == (False, 1e-8)  # the authors' Adam
     with pytest.raises(ConfigurationError, match="unknown mode"):
         train(net, eta_E=eta_E, eta_I=eta_I, trials=1, mode="bogus")
+
+
+def test_authors_network_construction():
+    p = NETWORK.get()
+    a, b = build_network(p, 0, authors=True), build_network(p, 0)
+    W = to_numpy(a.W_EE)[0]
+    assert abs((W > 0).mean() - 0.598) < 0.002  # the authors' rank cut (measured 0.598)
+    np.testing.assert_allclose(W.sum(axis=1), 2.0, rtol=1e-5)
+    nz = W[W > 0]
+    assert 6.0 < nz.max() / nz.min() < 7.0  # corr - min(corr): no weights near zero
+    assert not np.allclose(W, to_numpy(b.W_EE)[0])
+    rows = to_numpy(a.W_IE)[0].sum(axis=1)  # J_IE = 5 in expectation only
+    assert 0.1 < rows.std() < 0.4 and abs(rows.mean() - 5.0) < 0.1
+    assert to_numpy(b.W_IE)[0].sum(axis=1).std() < 1e-5

@@ -183,16 +183,33 @@ def _fixed_indegree(g, n_post: int, n_pre: int, p: float) -> Any:
     return z
 
 
-def _lognormal_rows(g, z: Any, total: float, sigma: float) -> Any:
-    """Log-normal weights on mask ``z``, each row rescaled to sum exactly to ``total``."""
+def _lognormal_rows(g, z: Any, total: float, sigma: float, exact: bool = True) -> Any:
+    """Log-normal weights on mask ``z`` with mean ``total / k``; each row rescaled to sum
+    exactly to ``total`` unless ``exact=False`` (the authors' code: only in expectation)."""
     k = z.sum(axis=1, keepdims=True)
     mean_w = total / k
     w = g.lognormal(0.0, sigma, size=z.shape) * host.exp(-(sigma**2) / 2) * mean_w * z
-    return w * (total / w.sum(axis=1, keepdims=True))
+    return w * (total / w.sum(axis=1, keepdims=True)) if exact else w
+
+
+def _authors_wee(stimuli: Any, prefs: Any, p: Any) -> Any:
+    """W_EE as the authors' code builds it: correlations of afferents with ``kappa / 4``,
+    ``corr - min(corr)`` on the top ``p_conn`` of ranks (diagonal included in the ranking),
+    rows normalised to ``J_EE``."""
+    c = host.corrcoef(afferent_input(stimuli, prefs, p.kappa / 4, p.max_rate, p.I_bg).T)
+    host.fill_diagonal(c, 0.0)
+    f = c.ravel().copy()
+    order = host.argsort(f, kind="stable")
+    f -= f.min()
+    f[order[: int((1 - p.p_conn) * f.size)]] = 0.0
+    w = f.reshape(c.shape)
+    host.fill_diagonal(w, 0.0)
+    return w * (p.J_EE / w.sum(axis=1, keepdims=True))
 
 
 def build_network(
-    p: Any, seed: int, *, xp: Any = None, dtype: Any = None, sigma_IE: float | None = None
+    p: Any, seed: int, *, xp: Any = None, dtype: Any = None, sigma_IE: float | None = None,
+    authors: bool = False,
 ) -> Network:
     """One network (batch of 1) from parameters ``p`` (see :data:`presets.NETWORK`).
 
@@ -201,6 +218,9 @@ def build_network(
     matrices have a fixed in-degree ``round(p_conn N_pre)`` (authors' code) and
     log-normal weights (``sigma``), each row rescaled to its total ``J`` (Table 1).
     ``sigma_IE`` overrides the Pyr -> PV log-normal width (heavy-tailed variant, Fig 3-S2).
+    ``authors=True`` builds the network as the authors' code does (``mode="authors"`` of
+    :func:`.experiment.train`): ``W_EE`` by :func:`_authors_wee` and log-normal rows that sum
+    to their ``J`` only in expectation.
     """
     check_positive(n_stim=p.n_stim, n_pref=p.n_pref, NI=p.NI)
     xp = xp or get_xp()
@@ -218,12 +238,15 @@ def build_network(
     w = host.where(c > C, c - C, 0.0)
     host.fill_diagonal(w, 0.0)
     W_EE = w * (p.J_EE / w.sum(axis=1, keepdims=True))
+    if authors:
+        W_EE = _authors_wee(stimuli, prefs, p)
     z_EI = _fixed_indegree(g, NE, NI, p.p_conn)
     z_II = _fixed_indegree(g, NI, NI, p.p_conn)
     z_IE = _fixed_indegree(g, NI, NE, p.p_conn)
-    W_EI = _lognormal_rows(g, z_EI, p.J_EI, p.sigma)
-    W_II = _lognormal_rows(g, z_II, p.J_II, p.sigma)
-    W_IE = _lognormal_rows(g, z_IE, p.J_IE, p.sigma if sigma_IE is None else sigma_IE)
+    ex = not authors
+    W_EI = _lognormal_rows(g, z_EI, p.J_EI, p.sigma, ex)
+    W_II = _lognormal_rows(g, z_II, p.J_II, p.sigma, ex)
+    W_IE = _lognormal_rows(g, z_IE, p.J_IE, p.sigma if sigma_IE is None else sigma_IE, ex)
     a_EI = p.alpha_scale / (p.J_EI / z_EI.sum(axis=1).mean())
     a_IE = p.alpha_scale / (p.J_IE / z_IE.sum(axis=1).mean())
     # V on existing synapses inverts the softplus; V = 0 elsewhere (masked anyway)
