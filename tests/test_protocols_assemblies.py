@@ -209,3 +209,18 @@ def test_seed_offset_shifts_the_seed_axis(monkeypatch):
     monkeypatch.setenv("EICORE_SEED_OFFSET", "x")
     with pytest.raises(ConfigurationError, match="EICORE_SEED_OFFSET"):
         pr.seed_offset()
+
+
+def test_train_authors_is_the_authors_mode_of_train():
+    exp = get("assemblies.train_authors")
+    for scale in ("ci", "full"):
+        assert exp.sweep(scale)["condition"] == ["plastic"]
+    task = tiny_task("assemblies.train_authors", pts([0, 1], ["plastic"]))
+    res = exp.run(task, Context(None))
+    p = task.preset(TRAIN_LOCAL)
+    net = pr._networks(task.preset(NETWORK), [1], ["plastic"], authors=True)
+    one, hist = train(net, eta_E=[p.eta], eta_I=[p.eta], trials=p.trials, decay=p.decay,
+                      angle=True, angle_every=p.angle_every, seed=1, mode="authors")
+    np.testing.assert_array_equal(res["W_IE"][1], np.asarray(one.W_IE)[0])
+    np.testing.assert_array_equal(res["loss"][1], hist.loss[0])
+    assert np.isfinite(res["angle_IE_median"]).all()

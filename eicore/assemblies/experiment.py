@@ -31,6 +31,7 @@ __all__ = [
     "Trainer",
     "TrainingHistory",
     "learning_rates",
+    "mode_comparison",
     "perturbation_influence",
     "response_sweep",
     "sweep_from_states",
@@ -383,4 +384,53 @@ def perturbation_influence(
         h, _ = steady_state(M, bp, h0, tau, dt=dt, tol=tol)
         rE = xp.maximum(xp.reshape(h, (net.B, len(cc), S, N))[..., :NE], 0.0)
         out[:, c0 : c0 + len(cc)] = (to_numpy(rE) - base.rE[:, None]) / dI
+    return out
+
+
+def mode_comparison(p: Any, seed: int = 0, stim: Any = None, rho0: float = 1.0) -> dict:
+    """What the authors' code changes before learning (chapter ``01_model``), host numbers.
+
+    ``networks``: for the paper's network and steady state (``"paper"``) and the authors'
+    construction and solver (``"authors"``, :func:`.network.build_network` with
+    ``authors=True`` and :func:`.dynamics.authors_steady_state`), the fraction of silent Pyr
+    cells (``r = 0``, over stimuli and cells) and the mean Pyr and PV rates (Hz).
+    ``same_weights``: on the paper's network, both solvers: the median ``h - rho0`` of the
+    cells silent in both, and the cosine between the local Pyr -> PV updates (Eq 8b) per
+    stimulus (``cos_IE``, host array over ``stim``; default every 8th stimulus).
+    """
+    from .dynamics import authors_steady_state
+    from .network import build_network
+    from .plasticity import local_updates
+
+    nets = {"paper": build_network(p, seed), "authors": build_network(p, seed, authors=True)}
+    S = nets["paper"].S
+    stim = host.arange(0, S, 8) if stim is None else host.asarray(stim)
+    out: dict[str, Any] = {"networks": {}}
+    hs = {}
+    for name, net in nets.items():
+        if name == "paper":
+            h = to_numpy(response_sweep(net, stim, tol=0.005).h)[0]
+        else:
+            hh, ok, _ = authors_steady_state(net.full_matrix(), net.drive(net.xp.asarray(stim)),
+                                             net.tau(), net.NE, rho0=rho0, h_I0=float(net.I_I))
+            h = to_numpy(hh)[0]
+        rE, rI = host.maximum(h[:, : net.NE], 0), host.maximum(h[:, net.NE :], 0)
+        out["networks"][name] = dict(silent=float((rE == 0).mean()), rate_E=float(rE.mean()),
+                                     rate_I=float(rI.mean()))
+    net = nets["paper"]
+    xp = net.xp
+    hs["paper"] = to_numpy(response_sweep(net, stim, tol=0.005).h)[0]
+    hh, _, _ = authors_steady_state(net.full_matrix(), net.drive(xp.asarray(stim)), net.tau(),
+                                    net.NE, rho0=rho0, h_I0=float(net.I_I))
+    hs["authors"] = to_numpy(hh)[0]
+    silent = (hs["paper"][:, : net.NE] <= 0) & (hs["authors"][:, : net.NE] <= 0)
+    cos = []
+    for k in range(len(stim)):
+        A = [to_numpy(local_updates(net, xp.asarray(hs[m][k : k + 1]), rho0)[1])[0].ravel()
+             for m in ("paper", "authors")]
+        cos.append(float(A[0] @ A[1] / (host.linalg.norm(A[0]) * host.linalg.norm(A[1]))))
+    out["same_weights"] = dict(
+        silent_error_paper=float(host.median(hs["paper"][:, : net.NE][silent] - rho0)),
+        silent_error_authors=float(host.median(hs["authors"][:, : net.NE][silent] - rho0)),
+        cos_IE=host.asarray(cos))
     return out

@@ -83,10 +83,13 @@ def seed_values(n: int) -> list[int]:
     return list(range(o, o + int(n)))
 
 
-def _networks(pn: Any, seeds: list[int], conditions: list[str], xp: Any = None) -> Network:
-    """The initial networks of the points, stacked (heavy-tailed Pyr -> PV where asked)."""
+def _networks(pn: Any, seeds: list[int], conditions: list[str], xp: Any = None,
+              authors: bool = False) -> Network:
+    """The initial networks of the points, stacked (heavy-tailed Pyr -> PV where asked;
+    ``authors``: built as the authors' code does)."""
     return stack_networks([
-        build_network(pn, int(s), xp=xp, sigma_IE=pn.sigma_heavy if c.endswith("heavy") else None)
+        build_network(pn, int(s), xp=xp, sigma_IE=pn.sigma_heavy if c.endswith("heavy") else None,
+                      authors=authors)
         for s, c in zip(seeds, conditions, strict=True)])
 
 
@@ -102,20 +105,22 @@ def angle_presentations(p: Any, S: int) -> Any:
     return rec[keep]
 
 
-def _train(task: Task, ctx: Context, rule: str) -> dict[str, Any]:
+def _train(task: Task, ctx: Context, rule: str, mode: str = "paper") -> dict[str, Any]:
     """Train the task's networks (one batch); return their weights and learning curves."""
+    authors = mode == "authors"
     pt, pn = task.p, task.preset(NETWORK)
     conds, seeds = task.values("condition"), [int(s) for s in task.values("seed")]
     state = ctx.resume()
     if state is None:
         eta_E, eta_I = learning_rates(conds, pt.eta)
         kw = dict(rule=rule, eta_E=eta_E, eta_I=eta_I, trials=pt.trials, decay=pt.decay,
-                  rho0=pn.rho0, tol=pt.tol, dt=pt.dt, seed=seeds)
+                  rho0=pn.rho0, tol=pt.tol, dt=pt.dt, seed=seeds, mode=mode)
         if rule == "local":
             kw.update(angle=pt.angle, angle_every=pt.angle_every)
         else:
             kw["adam"] = dict(beta1=pt.beta1, beta2=pt.beta2, eps=pt.eps)
-        state = dict(trainer=Trainer(_networks(pn, seeds, conds), **kw), done=0)
+        state = dict(trainer=Trainer(_networks(pn, seeds, conds, authors=authors), **kw),
+                     done=0)
     tr = state["trainer"]
     bar = ctx.progress(tr.total, "presentations", done=state["done"])
     chunk = max(1, tr.net.S // CHUNKS_PER_TRIAL)
@@ -125,7 +130,7 @@ def _train(task: Task, ctx: Context, rule: str) -> dict[str, Any]:
         bar.update(n)
         ctx.checkpoint(state)
     bar.close()
-    before = _networks(pn, seeds, conds)  # deterministic: rebuilt rather than kept
+    before = _networks(pn, seeds, conds, authors=authors)  # deterministic: rebuilt
     after, hist = tr.net, tr.history()
     T, S = pt.trials, tr.net.S
     out = dict(
@@ -181,6 +186,25 @@ TRAIN_LOCAL_EXPERIMENT = register(Experiment(
     coords=("presentation",),
     doc="Figs 1-3, 3-S2: plastic, output-KO, input-KO, heavy-tailed input-KO; local rules",
 ))
+
+def run_train_authors(task: Task, ctx: Context) -> dict[str, Any]:
+    """The local rules in the authors'-code mode (``train(..., mode="authors")``, networks built
+    with ``authors=True``): the Fig 1g angle over training next to the paper's mode
+    (chapter ``01_model``). Stores what :func:`run_train_local` does."""
+    return _train(task, ctx, "local", mode="authors")
+
+
+TRAIN_AUTHORS_EXPERIMENT = register(Experiment(
+    name="assemblies.train_authors",
+    run=run_train_authors,
+    presets=(TRAIN_LOCAL, NETWORK),
+    axes=lambda p: dict(seed=seed_values(p.seeds), condition=["plastic"]),
+    batch=4,
+    dims=_TRAIN_DIMS,
+    coords=("presentation",),
+    doc="Fig 1g in the authors'-code mode: plastic networks, local rules",
+))
+
 
 TRAIN_GRADIENT_EXPERIMENT = register(Experiment(
     name="assemblies.train_gradient",
