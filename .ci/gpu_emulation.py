@@ -13,6 +13,7 @@ of one experiment per part through ``eicore run`` on the same backend.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,8 @@ def run_chapter(path: Path, timeout: int) -> tuple[bool, str, float]:
                      and any(o.get("output_type") == "error" for o in c.get("outputs", []))),
                     None)
         first = nb.cells[cell].source.strip().splitlines()[0][:80] if cell is not None else "?"
-        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # no terminal colours in the log
+        lines = [ln for ln in text.strip().splitlines() if ln.strip()]
         return False, f"cell {cell} ({first!r}): {lines[-1] if lines else exc}", \
             time.perf_counter() - t0
     except Exception as exc:  # kernel died, timeout, ...
