@@ -1,6 +1,8 @@
 """Rossbroich & Zenke (NeurIPS 2023): dis-inhibitory circuits control the sign of plasticity.
 
-Part III of the book (``book/disinhibition/``). Modules:
+Part III of the book (``book/disinhibition/``). File names cited in the docstrings
+(``src/core/model.py``, ``src/models/dale/trainer.py``, ``main.py``, ``conf/``, ``notebooks/``)
+are those of the authors' repository ``fmi-basel/disinhibitory-control``. Modules:
 
 * :mod:`.activation`: soft-ReLU with exact and linearised inverse;
 * :mod:`.network`: E/I microcircuit parameters, controller, targets, losses;

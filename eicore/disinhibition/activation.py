@@ -1,7 +1,7 @@
 """Soft-ReLU activation with its exact and its linearised (Taylor) inverse.
 
 Rossbroich & Zenke (2023) use a parameterised soft rectifier for every unit
-(spec §1.1; chapter ``book/disinhibition/01_microcircuit.ipynb``)::
+(authors' soft-ReLU; chapter ``book/disinhibition/01_microcircuit.ipynb``)::
 
     phi(x)    = s * log(1 + exp(b (x - x0)))
     phi'(x)   = s * b * sigmoid(b (x - x0))
@@ -23,7 +23,7 @@ __all__ = ["SoftReLU", "SOFTPLUS"]
 
 @dataclass(frozen=True)
 class SoftReLU:
-    """``phi(x) = s log(1 + exp(b (x - x0)))`` (spec §1.1).
+    """``phi(x) = s log(1 + exp(b (x - x0)))`` (authors' soft-ReLU).
 
     Parameters
     ----------
@@ -70,7 +70,7 @@ class SoftReLU:
         """``(intercept, slope)`` of the first-order Taylor expansion of ``phi^-1`` at rate ``y0``.
 
         ``u0 = phi^-1(y0)``, ``slope = 1 / phi'(u0)``, ``intercept = u0 - y0 slope``,
-        so that ``phi^-1(y) ~ intercept + slope * y`` near ``y0`` (spec §1.1).
+        so that ``phi^-1(y) ~ intercept + slope * y`` near ``y0`` (authors' soft-ReLU).
         """
         if isinstance(y0, int | float):  # Python scalar: stay in Python floats (any backend)
             z = y0 / self.scale
@@ -88,5 +88,5 @@ class SoftReLU:
         return intercept + slope * y
 
 
-#: Softplus, ``SoftReLU(1, 1, 0)``: the activation of the MLP experiments (spec §1.1).
+#: Softplus, ``SoftReLU(1, 1, 0)``: the activation of the MLP experiments (authors' soft-ReLU).
 SOFTPLUS = SoftReLU()

@@ -2,11 +2,12 @@
 
 Two ways to the same steady state (chapter ``book/disinhibition/01_microcircuit.ipynb``):
 
-* :func:`integrate_network` integrates the vector field (spec §1.2) with
+* :func:`integrate_network` integrates the vector field (authors' ``src/core/model.py``) with
   :func:`eicore.disinhibition.ode.integrate` until the steady-state test holds,
-  as the authors' diffrax solve (spec §1.8).
+  as the authors' diffrax solve (authors' ``src/core/model.py``).
 * :func:`open_loop_steady_state` and :func:`closed_loop_steady_state` solve the
-  steady-state equations directly (spec §5.3). At a steady state
+  steady-state equations directly (this book's solver,
+  chapter ``01_microcircuit``). At a steady state
   ``u^E_l + phi_I(phi_E(u^E_l) - q_l) = a_l`` elementwise, with ``q_l = Q_l^T c``;
   the left side is convex and increasing in ``u^E_l`` (slope >= 1), so Newton's
   method converges from any start. In closed loop the controller obeys
@@ -43,13 +44,13 @@ def feedback_drive(Q_l, c):
 
 
 def controller_output(cfg: MicrocircuitConfig, u_out, c_int, y_star):
-    """``c = k_p e + k_i c_int`` and the error ``e`` (spec §1.3)."""
+    """``c = k_p e + k_i c_int`` and the error ``e`` (authors' ``src/core/model.py``)."""
     e = output_error(u_out, y_star, cfg.loss)
     return cfg.controller.k_p * e + cfg.controller.k_i * c_int, e
 
 
 def vector_field(state: State, params: Params, cfg: MicrocircuitConfig, x, Q=None, y_star=None):
-    """Time derivatives of all state variables (spec §1.2-1.3).
+    """Time derivatives of all state variables (authors' ``src/core/model.py``).
 
     Open loop when ``y_star`` is None (``c = 0``, ``c_int`` frozen); closed loop otherwise,
     with per-sample feedback weights ``Q`` (list of ``(B, n_out, n_l)``).
@@ -142,7 +143,8 @@ def solve_layer(cfg: MicrocircuitConfig, a, q=None, u=None, tol=1e-5, max_iter=5
 def open_loop_steady_state(
     params: Params, cfg: MicrocircuitConfig, x, *, tol=1e-5, max_iter=50, init: State | None = None
 ) -> State:
-    """Open-loop steady state (``c = 0``) by per-layer Newton (spec §5.3).
+    """Open-loop steady state (``c = 0``) by per-layer Newton (this book's solver,
+    chapter ``01_microcircuit``).
 
     ``u^I_l = phi_E(u^E_l)``, ``u_out = W_out^T r_L``, ``c_int = 0``.
     """
@@ -203,7 +205,8 @@ def closed_loop_steady_state(
     layer_tol=1e-5,
     return_iterations=False,
 ):
-    """Closed-loop steady state by an outer fixed-point iteration on the controller (spec §5.3).
+    """Closed-loop steady state by an outer fixed-point iteration on the controller
+    (this book's solver, chapter ``01_microcircuit``).
 
     Each outer iteration: forward pass with ``q_l = Q_l^T c`` (per-layer Newton, warm
     started), then solve the output equation ``c = K e(W_out^T r_L + c)``. Stops when

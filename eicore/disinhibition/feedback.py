@@ -1,4 +1,4 @@
-"""Feedback weights ``Q_l`` from the open-loop Jacobian (spec §1.4).
+"""Feedback weights ``Q_l`` from the open-loop Jacobian (authors' ``src/models/dale/trainer.py``).
 
 Computed per sample at the open-loop steady state and held fixed during the
 closed-loop solve (chapter ``book/disinhibition/02_derivation.ipynb``)::

@@ -1,6 +1,7 @@
 """Local learning rules, Adam (as optax) and the back-propagation baseline.
 
-Rules of Rossbroich & Zenke (2023) as in the authors' trainers (spec §1.6;
+Rules of Rossbroich & Zenke (2023) as in the authors' trainers
+(authors' ``src/models/dale/trainer.py``;
 chapter ``book/disinhibition/02_derivation.ipynb``), evaluated at the
 closed-loop steady state with ``r_0 = x``, ``r_l = phi_E(u^E_l)``::
 
@@ -47,7 +48,7 @@ def check_rule(rule: str) -> str:
 
 def lin_thresh_point(cfg: MicrocircuitConfig, state_ol: State) -> list:
     """Linearisation points ``y0_l``: batch-mean open-loop inhibitory rate per neuron
-    (authors' ``avg_inh`` with lambda = 1, spec §1.5)."""
+    (authors' ``avg_inh`` with lambda = 1, authors' ``src/models/dale/trainer.py``)."""
     xp = namespace(state_ol.u_out)
     return [xp.mean(cfg.act_I(u), axis=-2, keepdims=True) for u in state_ol.uI]
 
@@ -73,7 +74,8 @@ def hidden_errors(rule: str, cfg: MicrocircuitConfig, state: State, y0=None) -> 
 def local_gradients(
     rule: str, params: Params, cfg: MicrocircuitConfig, x, state_cl: State, y0=None
 ) -> list:
-    """Batch-mean local "gradients" in the order of :meth:`Params.arrays` (spec §1.6)."""
+    """Batch-mean local "gradients" in the order of :meth:`Params.arrays`
+    (authors' ``src/models/dale/trainer.py``)."""
     xp = namespace(x)
     B = x.shape[-2]
     deltas = hidden_errors(rule, cfg, state_cl, y0)
@@ -119,7 +121,8 @@ class Adam:
 
 
 def bp_forward(params: Params, cfg: MicrocircuitConfig, x):
-    """Plain MLP forward pass (the BP baseline, spec §1.7): ``h_l = phi_E(W_l^T h_{l-1} + b_l)``,
+    """Plain MLP forward pass (the BP baseline, authors' MLP baseline,
+    ``main.py`` with ``conf/``): ``h_l = phi_E(W_l^T h_{l-1} + b_l)``,
     logits ``W_out^T h_L``. Returns ``(logits, pre-activations, activations)``."""
     xp = namespace(x)
     h, pre, acts = x, [], [x]
@@ -170,7 +173,8 @@ def open_loop_gradient(params: Params, cfg: MicrocircuitConfig, x, y_star, state
     Implicit differentiation of ``u^E_l + phi_I(phi_E(u^E_l)) = a_l``:
     ``du^E_l / da_l = 1 / (1 + phi_I'(r^E_l) phi_E'(u^E_l))`` elementwise, then ordinary
     back-propagation through ``a_{l+1} = W_{l+1}^T phi_E(u^E_l) + b_{l+1}``. This is what the
-    authors obtain by autodiff through the ODE solve (spec §1.6). Chapter ``02_derivation``.
+    authors obtain by autodiff through the ODE solve
+    (authors' ``src/models/dale/trainer.py``). Chapter ``02_derivation``.
     """
     xp = namespace(x)
     B = x.shape[-2]

@@ -1,6 +1,6 @@
 """The multi-layer E/I microcircuit network, its controller, targets and errors.
 
-Rossbroich & Zenke (2023), as implemented in the authors' code (spec §1.2-1.3;
+Rossbroich & Zenke (2023), as implemented in the authors' code (authors' ``src/core/model.py``;
 chapter ``book/disinhibition/01_microcircuit.ipynb``). Every hidden unit is an
 excitatory (E) neuron with its own inhibitory (I) partner::
 
@@ -57,7 +57,8 @@ def check_positive(owner: str, **values) -> None:
 
 @dataclass(frozen=True)
 class LeakyPI:
-    """Leaky proportional-integral controller (spec §1.3; defaults from the authors' config)."""
+    """Leaky proportional-integral controller (authors' ``src/core/model.py``;
+    defaults from the authors' config)."""
 
     k_p: float = 0.2
     k_i: float = 0.4
@@ -75,7 +76,7 @@ class LeakyPI:
 
 @dataclass(frozen=True)
 class MicrocircuitConfig:
-    """Fixed (non-learned) constants of the E/I microcircuit network (spec §1.2, §1.10)."""
+    """Fixed (non-learned) constants of the E/I microcircuit network (authors' model.py, conf/)."""
 
     act_E: SoftReLU = SOFTPLUS
     act_I: SoftReLU = SOFTPLUS
@@ -179,7 +180,7 @@ def _truncated_normal(gen, shape, std):
 
 
 def init_params(sizes, seed=0, xp=None, dtype=None, n_networks=None) -> Params:
-    """Random weights as the authors' flax defaults (spec §1.2).
+    """Random weights as the authors' flax defaults (authors' ``src/core/model.py``).
 
     Kernels ~ truncated normal with variance ``1 / fan_in`` (``lecun_normal``), biases zero.
 
@@ -239,7 +240,7 @@ def log_softmax(z):
 def soft_targets(labels, n_classes=10, value=0.99, dtype=None):
     """Soft one-hot targets: ``value`` for the true class, ``(1 - value) / (n - 1)`` elsewhere.
 
-    The authors' ``y* = onehot (0.99 - 0.01/9) + 0.01/9`` (spec §1.3).
+    The authors' ``y* = onehot (0.99 - 0.01/9) + 0.01/9`` (authors' ``src/core/model.py``).
     """
     xp = namespace(labels)
     dtype = dtype or default_dtype(xp)
@@ -252,7 +253,8 @@ def soft_targets(labels, n_classes=10, value=0.99, dtype=None):
 
 
 def output_error(u_out, y_star, loss="ce"):
-    """``e = -dL/du_out``: ``y* - softmax(u_out)`` (CE) or ``y* - u_out`` (MSE) (spec §1.3)."""
+    """``e = -dL/du_out``: ``y* - softmax(u_out)`` (CE) or ``y* - u_out`` (MSE)
+    (authors' ``src/core/model.py``)."""
     if loss == "ce":
         return y_star - softmax(u_out)
     if loss == "mse":

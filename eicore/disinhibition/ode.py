@@ -1,7 +1,7 @@
 """Explicit Runge-Kutta integrators with the steady-state termination test.
 
 The authors integrate the network with diffrax (Tsit5, PID step-size control,
-stop when ``rms(f(y)) < atol + rtol rms(y)``; spec §1.8). This module gives the
+stop when ``rms(f(y)) < atol + rtol rms(y)``; authors' ``src/core/model.py``). This module gives the
 same kind of solver in array-API code, for tests, trajectories and Fig 4:
 
 * ``method="rk4"``: classical fixed-step RK4;
@@ -112,7 +112,7 @@ def integrate(
     method
         ``"dopri5"`` (adaptive, default) or ``"rk4"`` (fixed step ``dt0``).
     rtol, atol, dtmin, dtmax
-        Step-size control (spec §1.8 defaults).
+        Step-size control (defaults of the authors' diffrax solve in ``src/core/model.py``).
     steady_state
         Stop a sample when ``rms(f(y)) < ss_atol + ss_rtol rms(y)`` (defaults: ``atol``, ``rtol``);
         stop the solve when all have.

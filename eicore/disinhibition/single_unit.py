@@ -1,8 +1,9 @@
 """Plasticity curves of a single E/I microcircuit unit (Fig 3, S2) and of other models (Fig S1).
 
-Rossbroich & Zenke (2023), spec §1.11; chapters ``03_fig3_single_unit.ipynb`` and
-``04_figS1_S2.ipynb``. Scalar E and I units, time in units of tau, forward Euler
-with ``dt = 1/50`` for 600 steps from rest::
+Rossbroich & Zenke (2023), authors' ``notebooks/Figure 3.ipynb``,
+``notebooks/Supplementary Figure S1.ipynb`` and ``notebooks/Supplementary Figure S2.ipynb``;
+chapters ``03_fig3_single_unit.ipynb`` and ``04_figS1_S2.ipynb``. Scalar E and I units,
+time in units of tau, forward Euler with ``dt = 1/50`` for 600 steps from rest::
 
     du_E = -u_E - w_IE phi_I(u_I) + w_XE x
     du_I = -u_I + w_EI phi_E(u_E) + w_XI x  [- alpha (r_tar - phi_E(u_E))  with a target]

@@ -1,4 +1,5 @@
-"""Online student-teacher learning with time-varying input (Fig 4; spec §1.12).
+"""Online student-teacher learning with time-varying input (Fig 4;
+authors' ``notebooks/Figure 4.ipynb``).
 
 Two-layer E/I networks (30 inputs, 20 hidden E/I pairs, 2 output E/I pairs) learn
 *while* they run: weights ``W``, biases ``b`` and feedback weights ``Q`` are part of
@@ -35,7 +36,8 @@ VARIANTS = ("notebook", "mlp")
 
 @dataclass(frozen=True)
 class StudentTeacherConfig:
-    """Parameters of the Fig 4 notebook (spec §1.12; presumably the paper's Table S1).
+    """Parameters of the Fig 4 notebook (authors' ``notebooks/Figure 4.ipynb``;
+    presumably the paper's Table S1).
 
     ``variant="notebook"`` evaluates the rules as the authors' Fig 4 notebook does
     (``phi_E'`` at ``r^E``; lin-thresh uses the Taylor inverse of ``phi_E`` at ``y0`` applied
@@ -214,7 +216,8 @@ class StudentTeacher:
 
     # ------------------------------------------------------------ dynamics
     def jacobians(self, s):
-        """Normalised ``Jac_1`` ``(N, n2, n1)`` and ``Jac_2`` ``(N, n2, n2)`` (spec §1.12)."""
+        """Normalised ``Jac_1`` ``(N, n2, n1)`` and ``Jac_2`` ``(N, n2, n2)``
+        (authors' ``notebooks/Figure 4.ipynb``)."""
         xp = self.xp
         c = self.cfg
         d2 = c.act_E.deriv(s["uE2"])

@@ -1,4 +1,5 @@
-"""Training networks with dis-inhibitory control or with back-propagation (spec §1.5, §1.9).
+"""Training networks with dis-inhibitory control or with back-propagation
+(authors' ``main.py`` and ``src/models/dale/trainer.py``).
 
 One dis-inhibitory training step (batch ``B``): open-loop steady state -> feedback
 weights ``Q`` -> soft targets -> closed-loop steady state (warm-started at the
@@ -51,7 +52,8 @@ LOSS_NAMES = ("loss_open_loop", "loss_closed_loop")
 class Trainer:
     """A network, its optimiser and its learning rule (``"bp"``, ``"exact-inv"``, ``"lin-thresh"``).
 
-    ``average=True`` uses the batch-averaged Jacobian as feedback weights (spec §1.4).
+    ``average=True`` uses the batch-averaged Jacobian as feedback weights
+    (authors' ``src/models/dale/trainer.py``).
     """
 
     params: Params
@@ -101,7 +103,8 @@ class Trainer:
         return local_gradients(self.rule, self.params, self.cfg, x, cl, y0)
 
     def step(self, x, labels) -> dict:
-        """One training step (spec §1.5); returns diagnostics: the batch's cross-entropy in
+        """One training step (authors' ``src/models/dale/trainer.py``);
+        returns diagnostics: the batch's cross-entropy in
         open and in closed loop (:data:`LOSS_NAMES`) and the closed-loop outer iterations.
 
         ``x`` ``(B, n_in)`` and ``labels`` ``(B,)``, or per network ``(S, B, n_in)`` and
@@ -247,7 +250,8 @@ def fit(
 def digits_784(seed=0, train_fraction=0.7, xp=None):
     """scikit-learn 8x8 digits upsampled x3 and zero-padded to 28x28 = 784 inputs, split
     70/30 with a fixed permutation: the substitute data set on which the authors' code was
-    run (spec §3). Returns ``(x_train, y_train, x_test, y_test)`` on backend ``xp``."""
+    run (the reference run of the authors' ``main.py`` on these digits). Returns ``(x_train,
+    y_train, x_test, y_test)`` on backend ``xp``."""
     from ..datasets import load_digits
 
     xp = xp or get_xp()
@@ -270,7 +274,8 @@ def load_dataset(name, xp=None, seed=0):
     """``(x_train, y_train, x_test, y_test)`` with 784 inputs for ``name`` in
     ``"digits"`` (:func:`digits_784`), ``"mnist"``, ``"fashion_mnist"``.
 
-    For (Fashion-)MNIST the authors' split is used (spec §1.9): the first 10% of the train
+    For (Fashion-)MNIST the authors' split is used
+    (authors' ``main.py``): the first 10% of the train
     split is the validation set (not returned), the remaining 54,000 images are trained on,
     and the 10,000 test images are evaluated in open loop.
     """
