@@ -243,10 +243,6 @@ KNOWN_DOCSTRING_PROBLEMS: list[tuple[str, str]] = [
     ("docstring of eicore.backend:", "Unexpected indentation"),
     ("docstring of eicore.backend:", "Block quote ends without a blank line"),
     ("docstring of eicore.dendritic.network.make_network:", "Inline literal start-string"),
-    # the name column of the table is narrower than ``dendritic.fig6a_scenes_delays``
-    ("docstring of eicore.dendritic.protocols:", "Malformed table"),
-    # run_jobs is public, the Job it takes is not (not in __all__, no docstring)
-    ("docstring of eicore.dendritic.protocols.run_jobs:", "eicore.dendritic.protocols.Job"),
 ]
 
 

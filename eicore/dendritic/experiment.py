@@ -1,7 +1,8 @@
 """Training protocol of Mikulasch et al. (2021): online learning with regular test runs.
 
 Every ``test_every`` training patterns the whole test set is shown with plasticity off;
-the network state is not reset, as in the authors' code (spec §1.10). The test loss is
+the network state is not reset, as in the authors' code
+(Priesemann-Group/dendritic_balance). The test loss is
 the mean over all test steps (fades included) of the decoder loss, Eq 1.
 
 :class:`Trainer` is the resumable form of this protocol: it advances in sub-chunks of at

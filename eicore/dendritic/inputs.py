@@ -3,7 +3,7 @@
 A *pattern stream* hands the simulator, for every network of a batch, the
 next patterns of its training or test sequence as an array (B, n, n_x). Each
 pattern is shown for ``l`` steps (100 ms); during the first 30 % of them the
-input ramps linearly from the previous pattern (spec §1.9, :func:`fade_weights`).
+input ramps linearly from the previous pattern (as in the authors' code, :func:`fade_weights`).
 
 Task preparation specific to Mikulasch et al. (2021) lives here: MNIST digits
 0-2 downscaled to 16x16 in the sequential training order (Fig 3/6), bars with
@@ -140,7 +140,7 @@ def mnist012(split: str = "train", n: int | None = None, size: int = 16, data_di
 
     Returns host arrays ``(images (N, size*size) float32 in [0, 1], labels)``.
     The authors resize with Images.jl ``imresize`` (ratio 16/28); here a
-    bilinear resize with pixel-centre alignment stands in (spec §1.9).
+    bilinear resize with pixel-centre alignment stands in.
     """
     imgs, labels = load_mnist(split, data_dir=data_dir)
     keep = labels < 3

@@ -14,7 +14,7 @@ network share one simulator (:mod:`eicore.dendritic.simulate`):
     neuron ``k`` onto the dendrite of neuron ``j`` that carries input ``i``;
     the learned DB variants "simultaneous", "decay" and "slow" (SI, Figs S2/S3).
 
-Membrane potential (chapter *Model*, spec §1.4), with ``sigma^2`` the paper's
+Membrane potential (chapter *Model*; the authors' ``src/analytic``), with ``sigma^2`` the paper's
 stochasticity and the bias reparametrised by ``sigma^-2``::
 
     u_j = sigma^-2 [ F_j . x + sum_k W_jk y_k + 0.25 W_jj + b_j ]
@@ -216,7 +216,7 @@ def make_network(
         Target rate in 1/ms (15 Hz = 0.015), a scalar or one per network (B,); the
         biases start at the value that fires at this rate.
     sigma_init, sigma_final
-        sigma (not sigma^2) at the start and the annealing target (spec §1.5).
+        sigma (not sigma^2) at the start and the annealing target.
     eta_*
         Raw learning rates (multiplied by dt in ms inside the rules), scalars
         or (B,) arrays; ``decay`` is the weight decay lambda of "decay".
@@ -225,7 +225,7 @@ def make_network(
         ``F_init``: ``"zero"``, ``"const"`` (``F_scale`` everywhere, e.g. 0.001
         for "slow"/"decay"), ``"random"`` (``|N(0, F_scale^2)|``), or ``"mnist"``
         (``exp(max(0, 0.3 g - 0.2)) - 0.99``,
-        spec §1.8) drawn from ``seed``.
+        as in the authors' MNIST scripts) drawn from ``seed``.
     init_index
         For ``"random"`` and ``"mnist"``: network ``b`` gets block ``init_index[b]`` of the
         draws of ``seed`` (default: block ``b``), so that a network starts from the same
@@ -236,7 +236,7 @@ def make_network(
         (``W = -F Fᵀ``, whose diagonal is SB's starting ``W_jj = -|F_j|^2``).
 
     The initial inhibition is balanced for the starting weights: SB
-    ``W_jj = -|F_j|^2``; dendritic ``Wd[j, i, j] = -F_ji^2`` (spec §1.8);
+    ``W_jj = -|F_j|^2``; dendritic ``Wd[j, i, j] = -F_ji^2``;
     analytic DB uses ``-F D`` with ``D = 0``.
     """
     from ..backend import get_xp

@@ -1,8 +1,9 @@
 """Parameter presets of the dendritic-balance experiments (``ci`` and ``full``).
 
-``full`` follows the authors' scripts (spec §3; raw learning rates, multiplied by dt in
-ms inside the rules). ``ci`` shortens training by one to two orders of magnitude and
-raises the learning rates and the annealing rate to match; the chapters say so.
+``full`` follows the authors' scripts (Priesemann-Group/dendritic_balance; raw learning
+rates, multiplied by dt in ms inside the rules). ``ci`` shortens training by one to two
+orders of magnitude and raises the learning rates and the annealing rate to match; the
+chapters say so. ``smoke`` (tiny) only runs every code path.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ MNIST = Preset(
     ),
     doc="Fig 3: MNIST digits 0-2 at 16x16, 9 neurons, SB vs DB (phases: D and b only, "
     "then inhibition, then input weights)",
-    smoke=dict(n_train=200, test_every=100, n_test=20, seeds=1),
+    smoke=dict(dt=1.0, n_train=100, test_every=50, n_test=20, seeds=1),
 )  # fmt: skip
 
 DELAYS = Preset(
@@ -131,7 +132,8 @@ DELAYS_SCENES = Preset(
                seeds=2),
 )  # fmt: skip
 
-# Fig S2. Raw S2 rates per variant, in the order of ``variants`` (spec §3); ``mult_F``
+# Fig S2. Raw S2 rates per variant, in the order of ``variants`` (the authors' figS2
+# scripts); ``mult_F``
 # scales every eta_F, ``mult`` every eta_W, eta_D and eta_Fbar (eta_b is not scaled), and
 # ``mult_F_decay`` the decay variant's eta_F once more (ci: it fires at 5 Hz, a quarter of
 # the others' rate, and its F rule is driven by its spikes). The decay variant runs at

@@ -55,7 +55,8 @@ from .presets import (
 )
 from .simulate import Simulation
 
-__all__ = ["RULES", "S_VARIANTS", "balance_correlation", "coincident_fraction", "run_jobs"]
+__all__ = ["RULES", "S_VARIANTS", "Job", "balance_correlation", "coincident_fraction",
+           "run_jobs"]
 
 #: The two rules of the main figures, in the order of the chapters' batches.
 RULES = ("SB", "DB")

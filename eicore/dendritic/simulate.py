@@ -1,6 +1,6 @@
 """Discrete-time simulation of batched stochastic spiking coding networks (Mikulasch et al. 2021).
 
-One step ``t`` of every network (chapter *Model*, spec §1.3):
+One step ``t`` of every network (chapter *Model*):
 
 1. input ``x(t)``: the current pattern, faded in from the previous one (:mod:`.inputs`);
 2. potential ``u(t)`` from ``x(t)`` and the traces ``y(t-1)`` (one-step transmission delay);
@@ -100,7 +100,7 @@ def event_driven_update(M, x0, z0, gap: int, lam: float, eta: float):
     ``M`` (n_x, n_z) is the decoder (D or Fᵀ), held fixed; ``x0`` is held at its value at
     the last event and the traces decay from ``z0``. Returns
     ``M + eta (x0 (z0 e1)ᵀ - (M z0)(z0 e2)ᵀ)`` with ``e1 = sum_{m=0}^{gap} lam^m`` and
-    ``e2 = sum_{m=0}^{gap} lam^{2m}`` (spec §1.6). Used by the tests to check the block form.
+    ``e2 = sum_{m=0}^{gap} lam^{2m}``. Used by the tests to check the block form.
     """
     e1 = sum(lam**m for m in range(gap + 1))
     e2 = sum(lam ** (2 * m) for m in range(gap + 1))
