@@ -28,7 +28,8 @@ __all__ = [
 
 
 def check_positive(**sizes: Any) -> None:
-    """Raise a one-line :class:`ConfigurationError` unless every size is a positive integer."""
+    """Raise a one-line :class:`~eicore.errors.ConfigurationError` unless every size is a
+    positive integer."""
     for name, v in sizes.items():
         ok = isinstance(v, int | host.integer) and not isinstance(v, bool) and v >= 1
         if not ok:
@@ -219,7 +220,8 @@ def build_network(
     log-normal weights (``sigma``), each row rescaled to its total ``J`` (Table 1).
     ``sigma_IE`` overrides the Pyr -> PV log-normal width (heavy-tailed variant, Fig 3-S2).
     ``authors=True`` builds the network as the authors' code does (``mode="authors"`` of
-    :func:`.experiment.train`): ``W_EE`` by :func:`_authors_wee` and log-normal rows that sum
+    :func:`.experiment.train`): ``W_EE`` from afferent correlations with ``kappa / 4``, ``corr -
+    min(corr)`` on the top ``p_conn`` of ranks, and log-normal rows that sum
     to their ``J`` only in expectation.
     """
     check_positive(n_stim=p.n_stim, n_pref=p.n_pref, NI=p.NI)
