@@ -48,7 +48,7 @@ def check_rule(rule: str) -> str:
 
 def lin_thresh_point(cfg: MicrocircuitConfig, state_ol: State) -> list:
     """Linearisation points ``y0_l``: batch-mean open-loop inhibitory rate per neuron
-    (authors' ``avg_inh`` with lambda = 1, authors' ``src/models/dale/trainer.py``)."""
+    (``avg_inh`` with lambda = 1 in the authors' ``src/models/dale/trainer.py``)."""
     xp = namespace(state_ol.u_out)
     return [xp.mean(cfg.act_I(u), axis=-2, keepdims=True) for u in state_ol.uI]
 
@@ -121,7 +121,7 @@ class Adam:
 
 
 def bp_forward(params: Params, cfg: MicrocircuitConfig, x):
-    """Plain MLP forward pass (the BP baseline, authors' MLP baseline,
+    """Plain MLP forward pass (the BP baseline: the authors' MLP,
     ``main.py`` with ``conf/``): ``h_l = phi_E(W_l^T h_{l-1} + b_l)``,
     logits ``W_out^T h_L``. Returns ``(logits, pre-activations, activations)``."""
     xp = namespace(x)

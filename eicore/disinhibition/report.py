@@ -1,6 +1,6 @@
 """Figures for the book's Part III that are drawn rather than computed.
 
-:func:`draw_microcircuit_schematic` draws the E/I microcircuit of {cite}`rossbroich2023`
+:func:`draw_microcircuit_schematic` draws the E/I microcircuit of Rossbroich & Zenke (2023)
 with its top-down controller (chapter "The microcircuit and its control" and the part's
 introduction; the equations are those of ``src/core/model.py`` in the authors' repository
 ``fmi-basel/disinhibitory-control``).
