@@ -116,7 +116,7 @@ def solve_layer(cfg: MicrocircuitConfig, a, q=None, u=None, tol=1e-5, max_iter=5
     A unit has converged when ``|residual| <= tol + 4 eps |a|`` (``eps`` of the dtype): the
     rounding of ``u + phi_I - a`` grows with ``|a|``, so a fixed absolute tolerance cannot
     be met in float32 once ``|a|`` is in the hundreds although ``u`` is exact there.
-    Raises :class:`eicore.ConvergenceError` as soon as the state is NaN or infinite.
+    Raises :class:`eicore.errors.ConvergenceError` as soon as the state is NaN or infinite.
     """
     xp = namespace(a)
     if u is None:

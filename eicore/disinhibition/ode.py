@@ -126,7 +126,7 @@ def integrate(
 
     Raises
     ------
-    eicore.ConvergenceError
+    eicore.errors.ConvergenceError
         As soon as a running sample's state or derivative is NaN or infinite (checked after
         every step: by the error norm of ``dopri5``, otherwise in the same device-to-host
         transfer as the steady-state test).
