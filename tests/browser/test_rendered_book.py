@@ -92,25 +92,6 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {  # the comment: how many faile
     ("assemblies/07_fig4_perturbation.html", "figure_alt"): _NO_ALT,  # 4 figures
     ("assemblies/07_fig4_perturbation.html", "figure_caption"): _NO_CAPTION,  # 4 figures
     ("assemblies/07_fig4_perturbation.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("disinhibition/01_microcircuit.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("disinhibition/01_microcircuit.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("disinhibition/01_microcircuit.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("disinhibition/02_derivation.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("disinhibition/02_derivation.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("disinhibition/02_derivation.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("disinhibition/03_fig3_single_unit.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("disinhibition/03_fig3_single_unit.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("disinhibition/03_fig3_single_unit.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("disinhibition/04_figS1_S2.html", "figure_alt"): _NO_ALT,  # 2 figures
-    ("disinhibition/04_figS1_S2.html", "figure_caption"): _NO_CAPTION,  # 2 figures
-    ("disinhibition/04_figS1_S2.html", "figure_width"): _TOO_WIDE,  # 2 figures
-    ("disinhibition/04_figS1_S2.html", "overflow"): _OVERFLOW,  # 1 table
-    ("disinhibition/05_fig4_student_teacher.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("disinhibition/05_fig4_student_teacher.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("disinhibition/05_fig4_student_teacher.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("disinhibition/06_table1.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("disinhibition/06_table1.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("disinhibition/06_table1.html", "figure_width"): _TOO_WIDE,  # 1 figure
 }
 
 # ------------------------------------------------------------------ pages
