@@ -127,3 +127,19 @@ def test_student_teacher_seeds_in_one_batch_match_separate_runs():
     for k, a in enumerate(alone):
         np.testing.assert_allclose(both.history["OL"][-1][2 * k : 2 * k + 2], a.history["OL"][-1],
                                    rtol=2e-2)
+
+
+def test_microcircuit_schematic_fits_the_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eicore.disinhibition.report import draw_microcircuit_schematic
+
+    fig = draw_microcircuit_schematic()
+    w, h = fig.get_size_inches()
+    assert w <= 7.8 and h <= 4.0
+    texts = [t for t in fig.axes[0].texts if t.get_text().strip()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9
+    plt.close(fig)
