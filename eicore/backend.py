@@ -10,14 +10,14 @@ environment variable ``EICORE_BACKEND``:
     CuPy if it imports, reports a device and runs a tiny kernel; NumPy otherwise.
 ``numpy``
     Always NumPy.
-
-An unknown name raises :class:`~eicore.errors.ConfigurationError` (a ``ValueError``).
 ``cupy``
     CuPy, and a clear :class:`~eicore.errors.BackendUnavailableError` if no working GPU is found.
 ``strict``
     A GPU emulation for tests: ``array_api_strict`` with every new array on its
     ``Device("device1")``, which, like CuPy, refuses ``numpy.asarray`` and refuses to
     mix with host arrays. Results move to the host only through :func:`to_numpy`.
+
+An unknown name raises :class:`~eicore.errors.ConfigurationError` (a ``ValueError``).
 
 Random numbers are always drawn on the host from a seeded
 :class:`numpy.random.Generator` and then moved to the active backend

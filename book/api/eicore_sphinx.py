@@ -239,9 +239,6 @@ class RelativeModuleRefs(SphinxPostTransform):
 # (where the warning is, what it says): warnings about docstrings in modules that other
 # people own. Fix the docstring, then delete its entry (the build fails until you do).
 KNOWN_DOCSTRING_PROBLEMS: list[tuple[str, str]] = [
-    # a line of the EICORE_BACKEND list ("An unknown name raises ...") sits between items
-    ("docstring of eicore.backend:", "Unexpected indentation"),
-    ("docstring of eicore.backend:", "Block quote ends without a blank line"),
     ("docstring of eicore.dendritic.network.make_network:", "Inline literal start-string"),
 ]
 
