@@ -200,7 +200,7 @@ def authors_steady_state(
     S = b.shape[-2]
     h = cold_start(B, S, NE, N - NE, xp, M.dtype, rho0=rho0, h_I=h_I0)
     if b.ndim == 2:
-        b = xp.broadcast_to(b[None], (B, S, N))
+        b = xp.broadcast_to(b[None, ...], (B, S, N))
     Mt = xp.matrix_transpose(M)
     step = dt / tau
     thr = to_numpy(step).astype(host.float64)[[0, NE]] * max_dr  # (E, I) thresholds on |dh|

@@ -213,7 +213,7 @@ class Trainer:
             ok = None
             if self.mode == "authors":
                 h, ok, st = authors_steady_state(
-                    M, xp.stack([self.b_all[int(c)] for c in col.tolist()])[:, None, :], tau,
+                    M, xp.stack([self.b_all[int(c), :] for c in col.tolist()])[:, None, :], tau,
                     NE, rho0=self.rho0, h_I0=float(net.I_I))
                 n_steps = int(st.max())
                 ok = ok[:, 0]
