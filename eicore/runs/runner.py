@@ -167,6 +167,15 @@ def _task_bar(tasks: list[Task], progress: bool, desc: str):
     return tqdm(total=len(tasks), desc=desc, unit="task", position=0, dynamic_ncols=True)
 
 
+def _landed(entry: Entry, report: RunReport, on_result, bar) -> None:
+    """Book a stored entry: the report, the caller's callback, the task bar."""
+    report.written.append(entry)
+    if on_result is not None:
+        on_result(entry)
+    if bar is not None:
+        bar.update(1)
+
+
 def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                 keep_checkpoints=False, same_code=False):
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
@@ -186,11 +195,7 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                 ctx.discard()
             finally:
                 store.release(task)
-            report.written.append(entry)
-            if on_result is not None:
-                on_result(entry)
-            if bar is not None:
-                bar.update(1)
+            _landed(entry, report, on_result, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -249,11 +254,7 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
                 arrays, info = fut.result()
                 entry = store.write(task, arrays, info)
                 Context(store.checkpoint_path(task)).discard()
-                report.written.append(entry)
-                if on_result is not None:
-                    on_result(entry)
-                if bar is not None:
-                    bar.update(1)
+                _landed(entry, report, on_result, bar)
         finally:
             if bar is not None:
                 bar.close()
