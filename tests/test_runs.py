@@ -139,6 +139,27 @@ def test_interrupted_task_resumes_bitwise(tmp_path):
         np.testing.assert_array_equal(got[k], ref[k])
 
 
+def test_checkpoint_of_other_code_is_not_resumed(tmp_path, capfd):
+    """A checkpoint written by other source (or in the pre-header format) starts over."""
+    import pickle
+    exp = runs.get(SELF)
+    (task,) = exp.tasks("ci", batch=12)
+    ref = exp.run(task, Context(None))
+    ck = tmp_path / "t.ckpt"
+    with pytest.raises(Interrupted):
+        exp.run(task, Context(ck, every=0, stop_after=2, source="old"))
+    ctx = Context(ck, every=0, source="new")
+    got = exp.run(task, ctx)
+    assert not ctx.resumed
+    assert "written by other code" in capfd.readouterr().err
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])
+    ck.write_bytes(pickle.dumps({"trainer": None, "done": 3}))  # a headerless checkpoint
+    ctx = Context(ck, every=0, source="new")
+    assert ctx.resume() is None and not ctx.resumed
+    assert "older format" in capfd.readouterr().err
+
+
 def test_resume_skips_finished_tasks(tmp_path, serial):
     store = Store(tmp_path)
     seen = []

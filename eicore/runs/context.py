@@ -15,7 +15,10 @@ the last save. The pattern inside an experiment's ``run(task, ctx)``::
 
 The state is pickled whole: weights, optimiser state, every random generator (NumPy's
 ``Generator`` pickles its bit-generator state exactly), counters and partial learning
-curves, so a resumed task continues bitwise as if it had never stopped. Writes are
+curves, so a resumed task continues bitwise as if it had never stopped. A checkpoint
+records the hash of the source it was written by; one written by other code (an edited
+model, a changed rule) is set aside and the task starts over, since resuming it would mix
+two versions of the model in one result. Writes are
 atomic (temporary name, then rename). Checkpoint files are private to the store that
 wrote them and are deleted once the task's result is stored; only files written by
 eicore are ever unpickled.
@@ -25,12 +28,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 __all__ = ["Context", "Interrupted", "atomic_write_bytes"]
+
+_FORMAT = "eicore-checkpoint/1"
 
 
 class Interrupted(Exception):  # noqa: N818  (a signal, not an error)
@@ -93,12 +99,15 @@ class Context:
     ``budget``: raise :class:`Interrupted` once that many seconds have passed after the
     first progress update (``eicore estimate`` uses it to time a slice of a task);
     ``store``: the :class:`~eicore.runs.Store` the task's result goes to (``None`` when
-    run outside a store), for experiments that build on another experiment's results.
+    run outside a store), for experiments that build on another experiment's results;
+    ``source``: the hash of the experiment's source (the runner sets it); a checkpoint
+    written under another hash is not resumed.
     """
 
     def __init__(self, path: str | Path | None = None, *, every: float = 300.0,
                  progress: bool = False, stop_after: int | None = None,
-                 budget: float | None = None, position: int = 1, store: Any = None):
+                 budget: float | None = None, position: int = 1, store: Any = None,
+                 source: str | None = None):
         self.path = Path(path) if path is not None else None
         self.every = float(every)
         self.show = progress
@@ -106,6 +115,7 @@ class Context:
         self.budget = budget
         self.position = position
         self.store = store
+        self.source = source
         self.saves = 0
         self._last = time.monotonic()
         self.resumed = False
@@ -120,11 +130,19 @@ class Context:
             return None
         try:
             with open(self.path, "rb") as f:
-                state = pickle.load(f)
+                saved = pickle.load(f)
         except Exception:  # a checkpoint we cannot read: start over, never crash
             return None
-        self.resumed = True
-        return state
+        if not (isinstance(saved, dict) and saved.get("format") == _FORMAT):
+            why = "in an older format"
+        elif self.source is not None and saved.get("source") != self.source:
+            why = f"by other code (source {saved.get('source')}, now {self.source})"
+        else:
+            self.resumed = True
+            return saved["state"]
+        print(f"eicore: checkpoint {self.path.name} was written {why}; starting the task "
+              "over", file=sys.stderr)
+        return None
 
     def checkpoint(self, state: Any, *, force: bool = False) -> bool:
         """Save ``state`` if ``every`` seconds have passed (or ``force``); True if saved."""
@@ -133,7 +151,8 @@ class Context:
         now = time.monotonic()
         if not force and now - self._last < self.every:
             return False
-        atomic_write_bytes(self.path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        saved = dict(format=_FORMAT, source=self.source, state=state)
+        atomic_write_bytes(self.path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
         self._last = now
         self.saves += 1
         if self.stop_after is not None and self.saves >= self.stop_after:
