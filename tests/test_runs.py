@@ -261,6 +261,37 @@ def test_concurrent_runs_share_tasks(tmp_path):
     assert len(Store(store).status(SLOW, "ci").entries) == 6
 
 
+def test_held_task_is_passed_over(tmp_path):
+    """A task another live process holds is left for last; the others run meanwhile."""
+    import socket
+    import threading
+
+    store = Store(tmp_path)
+    exp = runs.get(SELF)
+    tasks = exp.tasks("ci", batch=4)
+    held = tasks[0]
+    lock = store.folder(SELF, "ci") / f"{held.key}.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}")  # a live holder: this process
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (runs.run(SELF, "ci", store=store, batch=4),
+                                         done.set()))
+    t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # every other task lands while task 0 is held
+            if len(store.status(SELF, "ci").entries) == len(tasks) - 1:
+                break
+            time.sleep(0.1)
+        assert len(store.status(SELF, "ci").entries) == len(tasks) - 1
+        assert not done.is_set()  # and the run waits for the held one
+    finally:
+        lock.unlink()  # the holder lets go: the waiting run takes it up
+        t.join(60)
+    assert done.is_set()
+    assert not store.status(SELF, "ci").missing
+
+
 distributed = pytest.importorskip("distributed")
 
 

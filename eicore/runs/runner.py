@@ -180,27 +180,52 @@ def _landed(entry: Entry, report: RunReport, on_result, bar) -> None:
 
 def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                 keep_checkpoints=False, same_code=False):
+    """Run the tasks one after another. Tasks that another process is running (several
+    `eicore run` processes on one store, e.g. a job array) are passed over and taken up
+    again at the end, so that each process works on a task nobody else holds."""
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
+    pending = list(tasks)
     try:
-        for task in tasks:
-            if not store.claim(task, same_code=same_code):  # another process ran it meanwhile
-                if bar is not None:
+        while pending:
+            busy = []
+            for task in pending:
+                got = store.claim(task, same_code=same_code, block=len(pending) == 1)
+                if got is None:
+                    busy.append(task)
+                    continue
+                if not got:  # another process ran it meanwhile
+                    if bar is not None:
+                        bar.update(1)
+                    continue
+                _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                             keep_checkpoints, bar)
+            if busy and len(busy) == len(pending):  # all held elsewhere: wait for the first
+                task, busy = busy[0], busy[1:]
+                if store.claim(task, same_code=same_code):
+                    _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                                 keep_checkpoints, bar)
+                elif bar is not None:
                     bar.update(1)
-                continue
-            try:
-                ckpt = store.checkpoint_path(task)
-                ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store)
-                arrays, info = execute(task, ctx=ctx)
-                entry = store.write(task, arrays, info)
-                if keep_checkpoints and ckpt.exists():
-                    os.replace(ckpt, ckpt.with_suffix(".ckpt-final"))
-                ctx.discard()
-            finally:
-                store.release(task)
-            _landed(entry, report, on_result, bar)
+            pending = busy
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                 keep_checkpoints, bar):
+    """Run a task whose lock this process holds, store it, release the lock."""
+    try:
+        ckpt = store.checkpoint_path(task)
+        ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store)
+        arrays, info = execute(task, ctx=ctx)
+        entry = store.write(task, arrays, info)
+        if keep_checkpoints and ckpt.exists():
+            os.replace(ckpt, ckpt.with_suffix(".ckpt-final"))
+        ctx.discard()
+    finally:
+        store.release(task)
+    _landed(entry, report, on_result, bar)
 
 
 def _dask():

@@ -151,13 +151,14 @@ class Store:
         return self.folder(task.experiment, task.scale) / f"{task.key}.ckpt"
 
     def claim(self, task: Task, *, wait: float = 24 * 3600.0, poll: float = 2.0,
-              same_code: bool = False) -> bool:
+              same_code: bool = False, block: bool = True) -> bool | None:
         """Take the lock of ``task`` so that two processes never run it at once.
 
         Returns True when this process holds the lock (release it with :meth:`release`),
         False if another process held it and stored a valid result meanwhile (a stale or
         corrupt entry does not count). A lock left by a process that no longer runs on this
-        host is taken over.
+        host is taken over. With ``block=False`` a task that another live process holds
+        returns None at once instead of waiting for it.
         """
         import time
 
@@ -183,6 +184,8 @@ class Store:
                     continue
             if self._valid(task, same_code):
                 return False
+            if not block:
+                return None
             if time.monotonic() - t0 > wait:
                 raise EicoreError(f"task {task.key} of {task.experiment} is locked by another "
                                   f"process ({lock}); delete the lock if no process runs it")
