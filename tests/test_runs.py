@@ -292,6 +292,20 @@ def test_held_task_is_passed_over(tmp_path):
     assert not store.status(SELF, "ci").missing
 
 
+def test_paper_results_only_load(tmp_path, monkeypatch):
+    """paper_results never computes: None for an empty store, partial sweeps are NaN."""
+    monkeypatch.setenv("EICORE_RESULTS", str(tmp_path))
+    assert runs.results_dir() == tmp_path
+    assert runs.paper_results(SELF, "ci") is None
+    store = Store(tmp_path)
+    runs.run(SELF, "ci", store=store, batch=4, max_tasks=1)
+    ds = runs.paper_results(SELF, "ci")
+    assert ds.attrs["done"] == 4 and ds.attrs["missing"] == 8
+    assert int(ds.final.notnull().sum()) == 4
+    (row,) = runs.run_facts("ci", names=[SELF])
+    assert row["done"] == 4 and row["points"] == 12 and row["cpu_hours"] > 0
+
+
 distributed = pytest.importorskip("distributed")
 
 

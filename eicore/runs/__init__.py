@@ -6,6 +6,8 @@
   with stale and corrupt entries reported, and :meth:`Store.load` (xarray);
 * :mod:`.runner`: :func:`run` (in-process or on Dask) and :func:`compute` (run what is
   missing, then load), which the chapters call;
+* :mod:`.results`: the paper-scale results committed with the book
+  (:func:`paper_results`, :func:`run_facts`);
 * :mod:`.cli`: the ``eicore`` command line (``list``, ``estimate``, ``run``, ``status``).
 
 See the appendix chapter *Reproducing at full scale*.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from .context import Context, Interrupted
 from .registry import Experiment, Task, experiments, get, register
+from .results import paper_results, results_dir, run_facts
 from .runner import RunReport, compute, execute, plan, run
 from .store import Entry, Status, Store, default_root
 
@@ -32,7 +35,10 @@ __all__ = [
     "execute",
     "experiments",
     "get",
+    "paper_results",
     "plan",
     "register",
+    "results_dir",
     "run",
+    "run_facts",
 ]
