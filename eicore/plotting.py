@@ -6,7 +6,7 @@ Matplotlib is imported lazily, so the core does not depend on it; chapters call
 
 from __future__ import annotations
 
-__all__ = ["PALETTE", "CONDITION_COLORS", "use_style"]
+__all__ = ["PALETTE", "CONDITION_COLORS", "use_style", "integer_ticks"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 PALETTE = {
@@ -58,3 +58,12 @@ def use_style() -> None:
             "image.cmap": "viridis",
         }
     )
+
+
+def integer_ticks(ax, axis: str = "y") -> None:
+    """Put ticks only at whole numbers on ``axis`` ("x", "y" or "both") of ``ax``: for axes
+    that count cells, synapses or samples, so that no tick reads "2.5 cells"."""
+    from matplotlib.ticker import MaxNLocator
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(integer=True))
