@@ -113,7 +113,8 @@ class Status:
     done: list[dict] = field(default_factory=list)  # points with a valid entry
     missing: list[dict] = field(default_factory=list)  # selected points without one
     entries: list[Entry] = field(default_factory=list)  # valid entries
-    stale: list[Entry] = field(default_factory=list)  # made with other preset values
+    stale: list[Entry] = field(default_factory=list)  # other preset values (or source)
+    same_code: bool = False  # stale also counts entries made by other source code
     corrupt: list[tuple[Path, str]] = field(default_factory=list)  # (file, why)
     incomplete: list[Path] = field(default_factory=list)  # .npz without .json
 
@@ -122,7 +123,9 @@ class Status:
         s = (f"{self.experiment} [{self.scale}]: {len(self.done)}/{n} points done in "
              f"{len(self.entries)} entries, {len(self.missing)} missing")
         if self.stale:
-            s += f", {len(self.stale)} stale entries (other preset values; re-run them)"
+            why = "other preset values or source code" if self.same_code else \
+                "other preset values"
+            s += f", {len(self.stale)} stale entries ({why}; re-run them)"
         if self.corrupt:
             s += f", {len(self.corrupt)} corrupt entries"
         return s
@@ -309,7 +312,8 @@ class Store:
         want = exp.protocol_values(s)
         main, sweep_keys = exp.presets[0].name, exp._sweep_keys()
         entries, corrupt, incomplete = self.scan(exp.name, s)
-        st = Status(exp.name, s, corrupt=list(corrupt), incomplete=incomplete)
+        st = Status(exp.name, s, corrupt=list(corrupt), incomplete=incomplete,
+                    same_code=same_code)
         have: set[str] = set()
         for e in entries:
             got = dict(e.meta.get("params") or {})
