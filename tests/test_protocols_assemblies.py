@@ -224,3 +224,17 @@ def test_train_authors_is_the_authors_mode_of_train():
     np.testing.assert_array_equal(res["W_IE"][1], np.asarray(one.W_IE)[0])
     np.testing.assert_array_equal(res["loss"][1], hist.loss[0])
     assert np.isfinite(res["angle_IE_median"]).all()
+
+
+def test_trained_conditions_stored_only_loads(tmp_path):
+    """stored=True never trains: missing results name the command; stored ones rebuild."""
+    with pytest.raises(ConfigurationError, match="eicore run assemblies.train_local"):
+        pr.trained_conditions("local", 0, scale="smoke", store=tmp_path, stored=True)
+    store = Store(tmp_path)
+    ref = pr.trained_conditions("local", 0, scale="smoke", store=store,
+                                conditions=["output_ko", "plastic"])
+    got = pr.trained_conditions("local", 0, scale="smoke", store=store, stored=True,
+                                conditions=["output_ko", "plastic"])
+    assert got["conditions"] == ["output_ko", "plastic"]
+    np.testing.assert_array_equal(got["after"].W_EI, ref["after"].W_EI)
+    np.testing.assert_array_equal(got["sweep_after"].rE, ref["sweep_after"].rE)

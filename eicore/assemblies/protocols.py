@@ -29,7 +29,7 @@ from typing import Any
 
 from ..backend import HostRNG, get_xp, host, to_numpy
 from ..errors import ConfigurationError
-from ..runs import Context, Experiment, Store, Task, compute, get, register
+from ..runs import Context, Experiment, Store, Task, compute, get, register, results_dir
 from ..runs.registry import jsonable
 from .analysis import influence_vs_rf_sums
 from .experiment import (
@@ -256,12 +256,15 @@ def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule:
 
 def trained_conditions(rule: str = "local", seed: int | None = None, *,
                        conditions: list[str] | None = None, scale: str | None = None,
-                       store: Store | str | None = None,
+                       store: Store | str | None = None, stored: bool = False,
                        xp: Any = None) -> dict[str, Any]:
     """Initial and trained networks of one seed (default: the first of the sweep,
     :func:`seed_offset`) (``assemblies.train_local`` or
     ``assemblies.train_gradient``), from the result store; missing results are computed
-    first (all conditions of the seed as one batch).
+    first (all conditions of the seed as one batch). With ``stored=True`` nothing is
+    trained: the results are only loaded (default store: the book's committed results,
+    :func:`eicore.runs.results_dir`), and missing ones raise an error naming the
+    ``eicore run`` command that makes them (the chapters' paper-scale sections).
 
     Returns ``dict(conditions, before, after, history, params, sweep_before, sweep_after,
     dataset)``: ``before``/``after`` are batched :class:`Network` s in the order of
@@ -274,7 +277,18 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
     name = f"assemblies.train_{rule}"
     exp = get(name)
     seed = seed_offset() if seed is None else int(seed)
-    ds = compute(name, scale, store=store, only={"seed": [seed]})
+    only = {"seed": [seed]}
+    if conditions is not None:
+        only["condition"] = [str(c) for c in conditions]
+    if stored:
+        st = store if isinstance(store, Store) else Store(store or results_dir())
+        if st.status(exp, scale, points=exp.points(scale, only)).missing:
+            raise ConfigurationError(
+                f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run {name} "
+                f"--scale {scale} --seeds {seed} --store {st.root}`")
+        ds = st.load(exp, scale, only=only)
+    else:
+        ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
     conds = [str(c) for c in ds.condition.values]
     arrays = {k: ds[k].values for k in ds.data_vars}
@@ -284,7 +298,7 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
     out = _rebuild(arrays, conds, seed, params[NETWORK.name], rule,
                    params[exp.presets[0].name], xp=xp,
                    seconds=float(ds.attrs.get("wall_seconds", float("nan"))))
-    if conditions is not None:
+    if conditions is not None and conds != [str(c) for c in conditions]:
         out = _select(out, [conds.index(str(c)) for c in conditions])
         ds = ds.sel(condition=list(conditions))
     out["dataset"] = ds
