@@ -238,3 +238,13 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     assert got["conditions"] == ["output_ko", "plastic"]
     np.testing.assert_array_equal(got["after"].W_EI, ref["after"].W_EI)
     np.testing.assert_array_equal(got["sweep_after"].rE, ref["sweep_after"].rE)
+    # the paper-scale measures of a condition, against direct computations
+    from eicore.assemblies.claims import measure
+    from eicore.measures import skewness
+    m = measure(got, "plastic", repeats=50)
+    h = np.asarray(got["sweep_after"].h[1])[:, :got["after"].NE]
+    assert m["loss_after"] == pytest.approx(np.mean(0.5 * np.sum((h - 1.0) ** 2, axis=1)))
+    rI = np.asarray(got["sweep_before"].rI[1])
+    assert m["sel_I_before"] == pytest.approx(np.median(skewness(rI, axis=0)))
+    assert all(0 <= m[k] <= 1 for k in m if k.startswith("frac_"))
+    assert 0.04 < m["r2_before"] < 0.08  # the paper's E[R^2] = 0.06 before learning
