@@ -14,7 +14,7 @@ from ..backend import host, to_numpy
 from ..measures import expected_r2, mann_whitney
 from .analysis import current_similarity, sampling_fractions, selectivity
 
-__all__ = ["PAPER", "measure", "homeostatic_loss"]
+__all__ = ["LABELS", "PAPER", "compare", "homeostatic_loss", "measure"]
 
 #: The paper's numbers where its text gives them (condition -> measure -> value).
 PAPER = {
@@ -24,6 +24,52 @@ PAPER = {
                   "frac_input_vs_output": 0.02, "frac_output_vs_rs": 1e-4},
     "input_ko_heavy": {"frac_input_vs_rs": 0.5},
 }
+
+
+#: What each measure of :func:`measure` is, for tables.
+LABELS = {
+    "loss_before": "loss before (Eq 3, Hz²)",
+    "loss_after": "loss after (Eq 3, Hz²)",
+    "sel_E_before": "Pyr selectivity before (median)",
+    "sel_E_after": "Pyr selectivity after (median)",
+    "sel_I_before": "PV selectivity before (median)",
+    "sel_I_after": "PV selectivity after (median)",
+    "U": "Mann-Whitney U, PV selectivity",
+    "p_selectivity": "p, PV selectivity before vs after",
+    "cotuning_before": "E/I current co-tuning before (median)",
+    "cotuning_after": "E/I current co-tuning after (median)",
+    "r2_before": "E[R²] of Pyr RFs before",
+    "r2_after": "E[R²] of Pyr RFs after",
+    "frac_output_vs_rs": "significant samples: PV→Pyr weight vs RS",
+    "frac_input_vs_rs": "significant samples: Pyr→PV weight vs RS",
+    "frac_input_vs_output": "significant samples: Pyr→PV vs PV→Pyr weight",
+    "angle_IE_first": "angle to gradient, Pyr→PV, first trial (deg)",
+    "angle_IE_last": "angle to gradient, Pyr→PV, last trial (deg)",
+    "angle_EI_first": "angle to gradient, PV→Pyr, first trial (deg)",
+    "angle_EI_last": "angle to gradient, PV→Pyr, last trial (deg)",
+}
+
+
+def compare(columns: dict[str, dict[str, float]], condition: str | None = None,
+            keys: list[str] | None = None):
+    """A :class:`pandas.DataFrame` of measures (rows) by source (columns, e.g. ``ci`` and
+    ``full`` results of :func:`measure`), with the paper's value for ``condition`` where
+    its text gives one."""
+    import pandas as pd
+
+    keys = keys or [k for k in LABELS if any(k in c for c in columns.values())]
+    paper = PAPER.get(condition, {}) if condition else {}
+
+    def fmt(v):
+        if v is None:
+            return ""
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.2g}" if abs(v) < 1e-2 else f"{v:.3g}"
+
+    rows = {LABELS[k]: {**{name: fmt(c.get(k)) for name, c in columns.items()},
+                        "paper": fmt(paper.get(k))} for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def homeostatic_loss(sw: Any, b: int, NE: int, rho0: float) -> float:
