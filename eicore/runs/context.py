@@ -16,9 +16,10 @@ the last save. The pattern inside an experiment's ``run(task, ctx)``::
 The state is pickled whole: weights, optimiser state, every random generator (NumPy's
 ``Generator`` pickles its bit-generator state exactly), counters and partial learning
 curves, so a resumed task continues bitwise as if it had never stopped. A checkpoint
-records the hash of the source it was written by; one written by other code (an edited
-model, a changed rule) is set aside and the task starts over, since resuming it would mix
-two versions of the model in one result. Writes are
+records the hash of the source it was written by (the modules of the experiment's part
+that the running process imported); one written by other code (an edited model, a changed
+rule) is set aside and the task starts over, since resuming it would mix two versions of
+the model in one result. Writes are
 atomic (temporary name, then rename). Checkpoint files are private to the store that
 wrote them and are deleted once the task's result is stored; only files written by
 eicore are ever unpickled.

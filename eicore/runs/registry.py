@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,20 @@ class Experiment:
     def source_hash(self) -> str:
         """A hash of the source files of the experiment's part (``eicore/<part>/*.py``)."""
         return _source_hash(self.run.__module__.rsplit(".", 1)[0])
+
+    def running_source_hash(self) -> str:
+        """A hash of the modules of the experiment's part that this process has imported
+        (what a running task executes), for checkpoints: editing a module the task never
+        imports (an analysis used only by chapters) does not invalidate its checkpoints."""
+        package = self.run.__module__.rsplit(".", 1)[0]
+        files = sorted({m.__file__ for n, m in list(sys.modules.items())
+                        if (n == package or n.startswith(package + "."))
+                        and getattr(m, "__file__", None)})
+        h = hashlib.sha256()
+        for f in files:
+            path = Path(f)
+            h.update(path.name.encode() + path.read_bytes())
+        return h.hexdigest()[:16]
 
     def params(self, scale: str | None = None) -> dict[str, Params]:
         """Parameters of every preset at ``scale`` (default ``EICORE_SCALE``)."""

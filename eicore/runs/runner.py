@@ -60,7 +60,7 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
     exp = get(task.experiment)
     ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress, store=store)
     if ctx.source is None:
-        ctx.source = exp.source_hash()
+        ctx.source = exp.running_source_hash()
     t0, c0 = time.perf_counter(), time.process_time()
     result = dict(exp.run(task, ctx))
     info = dict(
