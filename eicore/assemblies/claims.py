@@ -14,7 +14,7 @@ from ..backend import host, to_numpy
 from ..measures import expected_r2, mann_whitney
 from .analysis import current_similarity, sampling_fractions, selectivity
 
-__all__ = ["LABELS", "PAPER", "compare", "homeostatic_loss", "measure"]
+__all__ = ["LABELS", "PAPER", "angles_by_trial", "compare", "homeostatic_loss", "measure"]
 
 #: The paper's numbers where its text gives them (condition -> measure -> value).
 PAPER = {
@@ -119,4 +119,20 @@ def measure(res: dict[str, Any], condition: str, *, n: int = 100, repeats: int =
             A = to_numpy(getattr(h, f"angle_{name}"))[b]
             out[f"angle_{name}_first"] = float(host.median(A[trial == 0]))
             out[f"angle_{name}_last"] = float(host.median(A[last]))
+    return out
+
+
+def angles_by_trial(res: dict[str, Any], condition: str) -> dict[str, Any]:
+    """Fig 1g over the whole training: the median update-to-gradient angle (degrees) of the
+    recorded presentations of each trial, ``dict(trial, IE, EI)`` (trials without a
+    recorded presentation are left out)."""
+    b = res["conditions"].index(condition)
+    h = res["history"]
+    S = res["sweep_after"].rE.shape[1]
+    trial = to_numpy(h.presentation) // S
+    trials = host.unique(trial)
+    out = {"trial": trials}
+    for name in ("IE", "EI"):
+        A = to_numpy(getattr(h, f"angle_{name}"))[b]
+        out[name] = host.asarray([host.median(A[trial == t]) for t in trials])
     return out
