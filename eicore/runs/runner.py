@@ -21,7 +21,7 @@ from ..errors import ConfigurationError
 from ..scale import current_scale
 from .context import Context
 from .registry import Experiment, Task, get
-from .store import Entry, Store
+from .store import Entry, Store, git_commit
 
 __all__ = ["RunReport", "compute", "execute", "plan", "run"]
 
@@ -61,6 +61,8 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
     ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress, store=store)
     if ctx.source is None:
         ctx.source = exp.running_source_hash()
+    git_commit()  # the commit and source the task starts from are what its entry records
+    exp.source_hash()
     t0, c0 = time.perf_counter(), time.process_time()
     result = dict(exp.run(task, ctx))
     info = dict(

@@ -59,8 +59,9 @@ def default_root() -> Path:
 @functools.cache
 def git_commit() -> str:
     """The git commit of the eicore source tree (``+dirty`` with local changes), or
-    ``unknown`` outside a git checkout."""
-    here = Path(__file__).resolve().parent
+    ``unknown`` outside a git checkout. Cached: the first call in a process (the runner
+    makes it when the first task starts) names the code that process runs."""
+    here = Path(__file__).resolve().parents[1]
     try:
         sha = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10, check=True).stdout.strip()
