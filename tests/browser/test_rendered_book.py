@@ -73,25 +73,6 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {  # the comment: how many faile
     ("appendix/backends.html", "figure_alt"): _NO_ALT,  # 1 figure
     ("appendix/backends.html", "figure_caption"): _NO_CAPTION,  # 1 figure
     ("appendix/full_scale.html", "overflow"): _OVERFLOW,  # 1 table
-    ("assemblies/01_model.html", "figure_alt"): _NO_ALT,  # 2 figures
-    ("assemblies/01_model.html", "figure_caption"): _NO_CAPTION,  # 2 figures
-    ("assemblies/02_derivation.html", "figure_alt"): _NO_ALT,  # 2 figures
-    ("assemblies/02_derivation.html", "figure_caption"): _NO_CAPTION,  # 2 figures
-    ("assemblies/03_fig1.html", "figure_alt"): _NO_ALT,  # 5 figures
-    ("assemblies/03_fig1.html", "figure_caption"): _NO_CAPTION,  # 5 figures
-    ("assemblies/03_fig1.html", "figure_width"): _TOO_WIDE,  # 2 figures
-    ("assemblies/04_fig1_supplements.html", "figure_alt"): _NO_ALT,  # 5 figures
-    ("assemblies/04_fig1_supplements.html", "figure_caption"): _NO_CAPTION,  # 5 figures
-    ("assemblies/04_fig1_supplements.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("assemblies/05_fig2_output_ko.html", "figure_alt"): _NO_ALT,  # 3 figures
-    ("assemblies/05_fig2_output_ko.html", "figure_caption"): _NO_CAPTION,  # 3 figures
-    ("assemblies/05_fig2_output_ko.html", "figure_width"): _TOO_WIDE,  # 2 figures
-    ("assemblies/06_fig3_input_ko.html", "figure_alt"): _NO_ALT,  # 3 figures
-    ("assemblies/06_fig3_input_ko.html", "figure_caption"): _NO_CAPTION,  # 3 figures
-    ("assemblies/06_fig3_input_ko.html", "figure_width"): _TOO_WIDE,  # 1 figure
-    ("assemblies/07_fig4_perturbation.html", "figure_alt"): _NO_ALT,  # 4 figures
-    ("assemblies/07_fig4_perturbation.html", "figure_caption"): _NO_CAPTION,  # 4 figures
-    ("assemblies/07_fig4_perturbation.html", "figure_width"): _TOO_WIDE,  # 1 figure
 }
 
 # ------------------------------------------------------------------ pages
