@@ -248,3 +248,16 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     assert m["sel_I_before"] == pytest.approx(np.median(skewness(rI, axis=0)))
     assert all(0 <= m[k] <= 1 for k in m if k.startswith("frac_"))
     assert 0.04 < m["r2_before"] < 0.08  # the paper's E[R^2] = 0.06 before learning
+    # the summary's claims: rows whose runs are missing are "not run yet"; the others are
+    # the same whichever subset of conditions was loaded
+    from eicore.assemblies.summary import claim_rows, verdict
+    rows = claim_rows(got, repeats=50)
+    assert len(rows) == 31
+    by = {(r["fig"], r["claim"]): r for r in rows}
+    assert verdict(by[("3e", "input-KO: input-vs-RS significant")]["ok"]) == "not run yet"
+    assert verdict(by[("4d", "KOs: influence rises")]["ok"]) == "not run yet"
+    assert by[("2f", "output-KO: input-vs-RS significant")]["value"] is not None
+    full = claim_rows(ref, repeats=50)
+    for r, f in zip(rows, full, strict=True):
+        if r["value"] is not None:
+            assert r["value"] == f["value"], r["claim"]
