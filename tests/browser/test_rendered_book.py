@@ -70,9 +70,6 @@ _OVERFLOW = "table wider than the 784 px content column"
 
 # (page, check): why it fails today. Strict xfails: delete an entry when its page is fixed.
 EXPECTED_FAILURES: dict[tuple[str, str], str] = {  # the comment: how many failed
-    ("appendix/backends.html", "figure_alt"): _NO_ALT,  # 1 figure
-    ("appendix/backends.html", "figure_caption"): _NO_CAPTION,  # 1 figure
-    ("appendix/full_scale.html", "overflow"): _OVERFLOW,  # 1 table
 }
 
 # ------------------------------------------------------------------ pages
