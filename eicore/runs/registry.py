@@ -151,14 +151,9 @@ class Experiment:
         (what a running task executes), for checkpoints: editing a module the task never
         imports (an analysis used only by chapters) does not invalidate its checkpoints."""
         package = self.run.__module__.rsplit(".", 1)[0]
-        files = sorted({m.__file__ for n, m in list(sys.modules.items())
-                        if (n == package or n.startswith(package + "."))
-                        and getattr(m, "__file__", None)})
-        h = hashlib.sha256()
-        for f in files:
-            path = Path(f)
-            h.update(path.name.encode() + path.read_bytes())
-        return h.hexdigest()[:16]
+        return _hash_files(sorted({Path(m.__file__) for n, m in list(sys.modules.items())
+                                   if (n == package or n.startswith(package + "."))
+                                   and getattr(m, "__file__", None)}))
 
     def params(self, scale: str | None = None) -> dict[str, Params]:
         """Parameters of every preset at ``scale`` (default ``EICORE_SCALE``)."""
@@ -273,9 +268,13 @@ def _same(value: Any, wanted: Any) -> bool:
 @functools.cache
 def _source_hash(package: str) -> str:
     mod = importlib.import_module(package)
-    folder = Path(mod.__file__).parent
+    return _hash_files(sorted(Path(mod.__file__).parent.glob("*.py")))
+
+
+def _hash_files(files: Iterable[Path]) -> str:
+    """A short hash of the names and contents of ``files`` (in the order given)."""
     h = hashlib.sha256()
-    for f in sorted(folder.glob("*.py")):
+    for f in files:
         h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()[:16]
 
