@@ -11,9 +11,9 @@ every registered experiment adds ``k`` to the values of its ``seed`` axis (see
 CONTRIBUTING.md), so the whole book runs on other networks and other stimulus draws.
 The stored chapters are not touched: executed copies are thrown away.
 
-The chapter's checks cell (the code cell tagged ``checks``; else its last code cell with an
-``assert``) is rewritten so that each top-level statement holding an ``assert`` is checked on
-its own: a failing claim is recorded and the next one still runs. The script prints per
+The chapter's checks cells (the code cells tagged ``checks``; else its last code cell with
+an ``assert``) are rewritten so that each top-level statement holding an ``assert`` is
+checked on its own: a failing claim is recorded and the next one still runs. The script prints per
 chapter and offset whether the chapter ran up to its checks (else the first error) and
 which checks held, and exits 1 if any did not.
 """
@@ -36,13 +36,16 @@ from nbclient import NotebookClient
 MARK = "__SEED_AUDIT__"
 
 
-def checks_cell(nb) -> int | None:
+def checks_cells(nb) -> list[int]:
+    """The chapter's checks cells: every code cell tagged ``checks`` (a chapter may check
+    its ci run and, in its paper-scale section, the committed full-scale run); else its
+    last code cell with an ``assert``."""
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     tagged = [i for i in code if "checks" in nb.cells[i].metadata.get("tags", [])]
     if tagged:
-        return tagged[-1]
+        return tagged
     asserting = [i for i in code if "assert " in nb.cells[i].source]
-    return asserting[-1] if asserting else None
+    return asserting[-1:]
 
 
 def _has_assert(node: ast.AST) -> bool:
@@ -74,12 +77,11 @@ def instrument(source: str) -> str:
 
 def audit(path: Path, offset: int, cache: str, timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
-    k = checks_cell(nb)
-    if k is None:  # no checks: run the whole chapter, report whether it ran
-        k = len(nb.cells) - 1
-    else:
+    ks = checks_cells(nb)
+    for k in ks:
         nb.cells[k].source = instrument(nb.cells[k].source)
-    nb.cells = nb.cells[: k + 1]
+    last = ks[-1] if ks else len(nb.cells) - 1  # no checks: run the whole chapter
+    nb.cells = nb.cells[: last + 1]
     env = dict(EICORE_SEED_OFFSET=str(offset), EICORE_CACHE=cache, EICORE_PROGRESS="0")
     old = {v: os.environ.get(v) for v in env}
     os.environ.update(env)
@@ -95,14 +97,16 @@ def audit(path: Path, offset: int, cache: str, timeout: int) -> dict:
             else:
                 os.environ[v] = val
     res = dict(ran=True, checks=[], error="", seconds=round(time.time() - t0))
-    for i, c in enumerate(nb.cells[: k + 1]):
+    for i, c in enumerate(nb.cells):
         for o in c.get("outputs", []):
             if o.get("output_type") == "error":
-                res["ran"] = i == k and res["ran"]
+                # failed assertions of the checks are recorded as checks, never raised
+                res["ran"] = False
                 res["error"] = res["error"] or f"cell {i}: {o['ename']}: {o['evalue'][:200]}"
             if o.get("output_type") == "stream" and MARK in o.get("text", ""):
-                line = [ln for ln in o["text"].splitlines() if ln.startswith(MARK)][-1]
-                res["checks"] = json.loads(line[len(MARK):])
+                for ln in o["text"].splitlines():
+                    if ln.startswith(MARK):
+                        res["checks"] += json.loads(ln[len(MARK):])
     return res
 
 

@@ -183,7 +183,7 @@ def test_influence_sums_equal_full_curve():
 
 def test_store_of_a_perturbation_task(tmp_path):
     exp = get("assemblies.perturb")
-    (task,) = exp.tasks("ci")
+    task = exp.tasks("ci")[0]
     store = Store(tmp_path / "results")
     ctx = Context(store.checkpoint_path(task))
     assert pr._store_for(ctx).root == store.root
@@ -250,14 +250,43 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     assert 0.04 < m["r2_before"] < 0.08  # the paper's E[R^2] = 0.06 before learning
     # the summary's claims: rows whose runs are missing are "not run yet"; the others are
     # the same whichever subset of conditions was loaded
-    from eicore.assemblies.summary import claim_rows, verdict
-    rows = claim_rows(got, repeats=50)
+    from eicore.assemblies.summary import claim_rows, quantities, verdict
+    rows = claim_rows([quantities(got, repeats=50)])
     assert len(rows) == 31
     by = {(r["fig"], r["claim"]): r for r in rows}
-    assert verdict(by[("3e", "input-KO: input-vs-RS significant")]["ok"]) == "not run yet"
-    assert verdict(by[("4d", "KOs: influence rises")]["ok"]) == "not run yet"
+    assert verdict(by[("3e", "input-KO: input-vs-RS significant")]) == "not run yet"
+    assert verdict(by[("4d", "KOs: influence rises")]) == "not run yet"
     assert by[("2f", "output-KO: input-vs-RS significant")]["value"] is not None
-    full = claim_rows(ref, repeats=50)
+    full = claim_rows([quantities(ref, repeats=50)])
     for r, f in zip(rows, full, strict=True):
         if r["value"] is not None:
             assert r["value"] == f["value"], r["claim"]
+
+
+def test_claims_over_seeds_median_fraction_verdict():
+    """claim_rows over seeds: medians and IQR as numpy computes them, the fraction of seeds,
+    and the verdict rules of eicore.claims (reproduced / partly / not reproduced)."""
+    import pandas as pd
+
+    from eicore.assemblies.summary import claim_rows, holds, spread
+    key = "plastic.frac_output_vs_rs"  # criterion: >= 90 % of samples
+    cases = {"reproduced": [0.95, 0.92, 0.91, 0.5, 0.99],  # median holds, 4 of 5 seeds
+             "partly": [0.95, 0.91, 0.5, 0.4, 0.99],       # median holds, 3 of 5 seeds
+             "not reproduced": [0.95, 0.5, 0.4, 0.99, 0.3]}  # median fails, 2 of 5
+    for expected, xs in cases.items():
+        (row,) = [r for r in claim_rows([{key: x} for x in xs])
+                  if r["claim"] == "plastic: output-vs-RS significant"]
+        q1, m, q3 = np.percentile(xs, [25, 50, 75])
+        assert row["value"] == f"{100 * m:.1f}% [{100 * q1:.1f}%, {100 * q3:.1f}%]"
+        assert row["fraction"] == pytest.approx(np.mean(np.asarray(xs) >= 0.9))
+        assert row["seeds"] == 5 and row["verdict"] == expected
+        t = pd.DataFrame({key: xs})
+        assert holds(t, lambda q: q[key] >= 0.9) == (m >= 0.9, row["fraction"])
+        assert spread(t).iloc[0, 0] == row["value"]
+    # one seed (a paper-scale run): the verdict is the criterion itself, no IQR
+    (row,) = [r for r in claim_rows([{key: 0.93}]) if r["claim"].startswith("plastic: out")]
+    assert row["value"] == "93.0%" and row["verdict"] == "reproduced"
+    # a criterion met only in part (p < 1e-4 but U far from the paper's) is "partly"
+    rows = claim_rows([{"output_ko.U": 3.0, "output_ko.p": 1e-20}] * 5)
+    (row,) = [r for r in rows if r["fig"] == "2b" and "Mann-Whitney" in r["claim"]]
+    assert row["verdict"] == "partly" and row["median_holds"] == "partly"

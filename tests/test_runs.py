@@ -306,6 +306,30 @@ def test_paper_results_only_load(tmp_path, monkeypatch):
     assert row["done"] == 4 and row["points"] == 12 and row["cpu_hours"] > 0
 
 
+def test_seed_offset_shifts_every_experiment_but_not_committed_results(tmp_path, monkeypatch):
+    """EICORE_SEED_OFFSET shifts the seed axis of every registered experiment; committed
+    results (paper_results) keep their own seeds whatever the offset."""
+    from eicore.runs.seeds import no_seed_offset, seed_values
+
+    base = {n: [pt.get("seed") for pt in runs.get(n).points("ci")] for n in runs.experiments()}
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "5")
+    for n, seeds in base.items():
+        assert None not in seeds, f"{n} has no seed axis"
+        assert [pt["seed"] for pt in runs.get(n).points("ci")] == [s + 5 for s in seeds], n
+    assert seed_values(3) == [5, 6, 7] and seed_values([0, 2]) == [5, 7]
+    with no_seed_offset():
+        assert seed_values(2) == [0, 1]
+    assert seed_values(1) == [5]
+    monkeypatch.setenv("EICORE_RESULTS", str(tmp_path))
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "0")
+    runs.run(SELF, "ci", store=Store(tmp_path), batch=4, max_tasks=1)
+    ref = runs.paper_results(SELF, "ci")
+    monkeypatch.setenv("EICORE_SEED_OFFSET", "5")
+    got = runs.paper_results(SELF, "ci")
+    assert got.attrs["done"] == 4 and list(got.seed.values) == list(ref.seed.values)
+    np.testing.assert_array_equal(got.final.values, ref.final.values)
+
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -3,7 +3,8 @@
 The network itself is the same at both scales; ``ci`` shortens training (fewer trials,
 larger learning rates) and subsamples the perturbation protocol; ``smoke`` (code paths
 only) has 6^3 stimuli, one trial and a few perturbed cells. ``seeds`` is the number of
-independent networks per condition (the sweep axis ``seed`` of the registered experiments
+independent networks per condition (five at ``ci``, over which the chapters check each
+claim; one at ``full``) (the sweep axis ``seed`` of the registered experiments
 in :mod:`.protocols`). Chapter
 ``book/assemblies/01_model.ipynb`` prints :meth:`Preset.table` of each.
 """
@@ -42,31 +43,31 @@ NETWORK = Preset("assemblies.network", ci=_NET, full=_NET, doc="E/I network, Tab
 TRAIN_LOCAL = Preset(
     "assemblies.train_local",
     ci=dict(trials=5, eta=2e-4, decay=0.1, tol=0.05, dt=20.0, angle=True, angle_every=8,
-            seeds=1),
+            seeds=5),
     full=dict(trials=500, eta=1e-5, decay=0.1, tol=0.05, dt=30.0, angle=True, angle_every=1,
               seeds=1),
     doc="local (approximate) rules, Eq 8; ci: fewer trials, larger eta",
-    smoke=dict(trials=1),
+    smoke=dict(trials=1, seeds=2),
 )
 
 #: Gradient rules (Eq 15) with Adam: Fig 1-S2.
 TRAIN_GRADIENT = Preset(
     "assemblies.train_gradient",
     ci=dict(trials=2, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999, eps=1e-9,
-            seeds=1),
+            seeds=5),
     full=dict(trials=500, eta=1e-3, decay=0.1, tol=0.05, dt=20.0, beta1=0.9, beta2=0.999,
               eps=1e-9, seeds=1),
     doc="gradient rules, Eq 15, with Adam",
-    smoke=dict(trials=1),
+    smoke=dict(trials=1, seeds=2),
 )
 
 #: Single-cell perturbations (Fig 4).
 PERTURB = Preset(
     "assemblies.perturb",
-    ci=dict(n_cells=40, n_stimuli=150, dI=10.0, tol=0.005, seeds=1),
+    ci=dict(n_cells=40, n_stimuli=150, dI=10.0, tol=0.005, seeds=5),
     full=dict(n_cells=90, n_stimuli=1728, dI=10.0, tol=0.005, seeds=1),
     doc="+10 Hz to single Pyr cells; influence vs RF correlation",
-    smoke=dict(n_cells=4, n_stimuli=24),
+    smoke=dict(n_cells=4, n_stimuli=24, seeds=2),
 )
 
 #: Repeated sampling of n = 100 connections (Figs 1e, 2d-f, 3e).

@@ -23,7 +23,6 @@ responses to all stimuli (one batched solve per condition set, a few seconds).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from ..backend import HostRNG, get_xp, host, to_numpy
 from ..errors import ConfigurationError
 from ..runs import Context, Experiment, Store, Task, compute, get, register, results_dir
 from ..runs.registry import jsonable
+from ..runs.seeds import no_seed_offset, seed_offset, seed_values
 from .analysis import influence_vs_rf_sums
 from .experiment import (
     Sweep,
@@ -65,22 +65,6 @@ PERTURB_NETWORKS = ["before", "plastic", "output_ko", "input_ko"]
 EXAMPLE_STIMULI = 30
 #: Checkpoints per training trial (at most; the context saves every few minutes).
 CHUNKS_PER_TRIAL = 12
-
-
-def seed_offset() -> int:
-    """``EICORE_SEED_OFFSET`` (default 0): added to every value of the ``seed`` axis, so that
-    the whole book can be re-run on other networks (``scripts/seed_audit.py``)."""
-    raw = os.environ.get("EICORE_SEED_OFFSET", "0").strip() or "0"
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigurationError(f"EICORE_SEED_OFFSET must be an integer, got {raw!r}") from None
-
-
-def seed_values(n: int) -> list[int]:
-    """The ``seed`` axis of ``n`` seeds: ``offset, ..., offset + n - 1`` (:func:`seed_offset`)."""
-    o = seed_offset()
-    return list(range(o, o + int(n)))
 
 
 def _networks(pn: Any, seeds: list[int], conditions: list[str], xp: Any = None,
@@ -259,7 +243,7 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
                        store: Store | str | None = None, stored: bool = False,
                        xp: Any = None) -> dict[str, Any]:
     """Initial and trained networks of one seed (default: the first of the sweep,
-    :func:`seed_offset`) (``assemblies.train_local`` or
+    :func:`seed_offset`; with ``stored``, seed 0) (``assemblies.train_local`` or
     ``assemblies.train_gradient``), from the result store; missing results are computed
     first (all conditions of the seed as one batch). With ``stored=True`` nothing is
     trained: the results are only loaded (default store: the book's committed results,
@@ -276,17 +260,18 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
     """
     name = f"assemblies.train_{rule}"
     exp = get(name)
-    seed = seed_offset() if seed is None else int(seed)
+    seed = (0 if stored else seed_offset()) if seed is None else int(seed)
     only = {"seed": [seed]}
     if conditions is not None:
         only["condition"] = [str(c) for c in conditions]
-    if stored:
+    if stored:  # committed runs: their own seeds, whatever EICORE_SEED_OFFSET says
         st = store if isinstance(store, Store) else Store(store or results_dir())
-        if st.status(exp, scale, points=exp.points(scale, only)).missing:
-            raise ConfigurationError(
-                f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run {name} "
-                f"--scale {scale} --seeds {seed} --store {st.root}`")
-        ds = st.load(exp, scale, only=only)
+        with no_seed_offset():
+            if st.status(exp, scale, points=exp.points(scale, only)).missing:
+                raise ConfigurationError(
+                    f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run "
+                    f"{name} --scale {scale} --seeds {seed} --store {st.root}`")
+            ds = st.load(exp, scale, only=only)
     else:
         ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)

@@ -1,17 +1,24 @@
-"""Part I's claims as table rows: the paper's statement, ours, a criterion and a verdict.
+"""Part I's claims as table rows: the paper's statement, ours over seeds, a criterion, a verdict.
 
-Mackwood et al. (2021), Figs 1-4 and their supplements; chapter ``08_summary``. The same
-rows are computed from the ``ci`` runs of the chapters and from the paper-scale runs that
-come with the book (:func:`eicore.assemblies.trained_conditions` with ``stored=True``), so
-the two columns of the summary use one set of criteria. A row whose inputs were not run
-(a condition, the gradient rules, the perturbation experiment) has ``ok = None``.
+Mackwood et al. (2021), Figs 1-4 and their supplements; chapter ``08_summary``.
+:func:`quantities` measures one seed (every number a claim needs, from the results of
+:func:`eicore.assemblies.trained_conditions` and, where run, the gradient rules and the
+perturbation experiment); :func:`claim_rows` states each claim over the seeds given: the
+median [interquartile range] of its quantities, whether the criterion holds for the medians,
+the fraction of seeds for which it holds, and the verdict of :func:`eicore.claims.verdict_of`.
+The same rows are computed from the ``ci`` runs of the chapters (five seeds) and from the
+paper-scale runs that come with the book (one seed, judged by the same rules), so the two
+columns of the summary use one set of criteria. A row whose inputs were not run (a
+condition, the gradient rules, the perturbation experiment) has verdict *not run yet*.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from ..backend import host, to_numpy
+from ..claims import med_iqr, verdict_of
 from ..measures import expected_r2, mann_whitney
 from .analysis import (
     current_similarity,
@@ -19,163 +26,359 @@ from .analysis import (
     sampling_fractions,
     selectivity,
 )
+from .claims import homeostatic_loss
+from .presets import NETWORK
 
-__all__ = ["PARTLY", "claim_rows", "verdict"]
+__all__ = ["NOT_RUN", "PARTLY", "Held", "claim_rows", "holds", "over_seeds", "quantities", "spread",
+           "verdict"]
 
+#: A criterion met in part (e.g. significant, but the statistic far from the paper's).
 PARTLY = "partly"
+#: The verdict of a claim whose run is missing.
+NOT_RUN = "not run yet"
+
+P, O, K, H = "plastic", "output_ko", "input_ko", "input_ko_heavy"
 
 
-def verdict(ok: Any) -> str:
-    """*reproduced*, *partly*, *not reproduced*, or *not run yet* (``ok is None``)."""
-    if ok is None:
-        return "not run yet"
-    if isinstance(ok, str):
-        return ok
-    return "reproduced" if bool(ok) else "not reproduced"
+def verdict(row: dict[str, Any]) -> str:
+    """The verdict of a row of :func:`claim_rows` (*reproduced*, *partly*, *not
+    reproduced* or *not run yet*)."""
+    return row["verdict"]
 
 
-def _med(g: Any) -> str:
-    return f"{float(host.median(g)):.2f}"
+def _full(ok: Any) -> bool:
+    """A criterion's result met in full (not :data:`PARTLY`)."""
+    return not isinstance(ok, str) and bool(ok)
 
 
-def claim_rows(local: dict[str, Any], gradient: dict[str, Any] | None = None,
+def _modulation(sw: Any, b: int) -> float:
+    """Stimulus modulation of the inhibitory current onto Pyr cells: std / mean over
+    stimuli, median over cells (Fig 3d: flat in the input knock-out)."""
+    inh = to_numpy(sw.inh[b])
+    return float(host.median(inh.std(axis=0) / inh.mean(axis=0)))
+
+
+def _median(x: Any) -> float:
+    return float(host.median(to_numpy(x)))
+
+
+def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
                perturb: dict[str, Any] | None = None, *, n: int = 100, repeats: int = 10000,
-               alpha: float = 0.01, theta: float = 1e-4) -> list[dict[str, Any]]:
-    """One dict per claim (``fig, claim, paper, value, criterion, ok``) from a
-    :func:`trained_conditions` result of the local rules (any subset of its conditions),
-    optionally the gradient rules' and the perturbation experiment's results."""
+               alpha: float = 0.01, theta: float = 1e-4) -> dict[str, float]:
+    """Every number of one seed that a claim of :func:`claim_rows` needs, by name
+    (``<condition>.<measure>``; ``grad.*`` for the gradient rules, ``perturb.*`` for Fig 4).
+
+    ``local`` is a :func:`trained_conditions` result of the local rules (any subset of its
+    conditions), ``gradient`` the gradient rules' and ``perturb`` a
+    :func:`perturbation_experiment` result of the same seed. Selectivity (Eq 6) and current
+    co-tuning are medians over cells; ``frac_*`` are fractions of the ``repeats`` samples of
+    ``n`` synapses with a significant positive correlation (Figs 1e, 2f, 3e), ``ge_*`` those
+    at or above the paper's reference r; ``modulation`` is the stimulus modulation of the
+    inhibitory current (std / mean over stimuli, median over Pyr cells); ``perturb.top``
+    the mean influence in the three highest bins of RF correlation (Fig 4d).
+    """
     C = list(local["conditions"])
-    has = set(C)
     sw0, sw1, after = local["sweep_before"], local["sweep_after"], local["after"]
-    ref = C.index("plastic") if "plastic" in has else 0  # before learning: any condition
+    ref = C.index(P) if P in C else 0  # before learning: any condition of the seed
     gI0 = selectivity(sw0, ref)[1]
-    gI = {c: selectivity(sw1, C.index(c))[1] for c in C}
-    mw = {c: mann_whitney(gI0, gI[c]) for c in C}
-    cs = {c: float(host.median(current_similarity(sw1, C.index(c)))) for c in C}
-    cs0 = float(host.median(current_similarity(sw0, ref)))
-
-    def samp(c, th=theta):
-        return sampling_fractions(after, sw1, C.index(c), n=n, repeats=repeats, alpha=alpha,
-                                  theta=th)
-
-    s = {c: samp(c) for c in ("plastic", "output_ko", "input_ko") if c in has}
-    if "input_ko_heavy" in has:
-        wH = to_numpy(local["before"].W_IE)[C.index("input_ko_heavy")]
-        s["input_ko_heavy"] = samp("input_ko_heavy", float(host.max(wH)) * 1e-2)
-
-    def pct(c, k, field="frac_significant"):
-        return f"{100 * s[c][k][field]:.1f}%" if field == "frac_significant" else \
-            f"{100 * s[c][k][field]:.2f}%"
-
-    def fs(c, k, field="frac_significant"):
-        return s[c][k][field]
-
-    rows: list[dict[str, Any]] = []
-
-    def row(fig, claim, paper, criterion, needs, value, ok):
-        """``value``/``ok`` are callables, evaluated only when ``needs`` were run."""
-        run = all(x in has or (x == "gradient" and gradient is not None)
-                  or (x == "perturb" and perturb is not None) for x in needs)
-        rows.append(dict(fig=fig, claim=claim, paper=paper, criterion=criterion,
-                         value=value() if run else None, ok=ok() if run else None))
-
-    P, O, K, H = "plastic", "output_ko", "input_ko", "input_ko_heavy"
-    row("1c", "PV selectivity rises (median)", "rises, < Pyr", "Mann-Whitney p < 0.01", [P],
-        lambda: f"{_med(gI0)} -> {_med(gI[P])} (p={mw[P][1]:.0e})", lambda: mw[P][1] < 0.01)
-    for k, name in (("output_vs_rs", "output-vs-RS"), ("input_vs_rs", "input-vs-RS"),
-                    ("input_vs_output", "input-vs-output")):
-        row("1e/2f", f"plastic: {name} significant", "100%", ">= 90% of samples", [P],
-            lambda k=k: pct(P, k), lambda k=k: fs(P, k) >= 0.9)
-    row("1f/1-S3", "E/I current co-tuning (median corr.)", "flat -> co-tuned",
-        "median rises by > 0.3", [P], lambda: f"{cs0:.2f} -> {cs[P]:.2f}",
-        lambda: cs[P] > cs0 + 0.3)
-    h = local["history"]
-    iP = C.index(P) if P in has else 0
-    ang = lambda name, t: float(to_numpy(getattr(h, f"angle_{name}_median"))[iP, t])  # noqa: E731
-    row("1g", "angle local vs gradient, input (end)", "< 90 deg", "< 90 deg in the last trial",
-        [P], lambda: f"{ang('IE', -1):.0f} deg", lambda: ang("IE", -1) < 90)
-    row("1g", "angle local vs gradient, output (end)", "< 90 deg", "< 90 deg in the last trial",
-        [P], lambda: f"{ang('EI', -1):.0f} deg", lambda: ang("EI", -1) < 90)
-    row("1g", "input angle shrinks during learning", "yes", "last trial below first", [P],
-        lambda: f"{ang('IE', 0):.0f} -> {ang('IE', -1):.0f} deg",
-        lambda: ang("IE", -1) < ang("IE", 0))
-    row("2b", "output-KO: PV selectivity rises (Mann-Whitney)", "U=1207, p<1e-4",
-        "p < 1e-4; U within 600-2400", [O], lambda: f"U={mw[O][0]:.0f}, p={mw[O][1]:.0e}",
-        lambda: mw[O][1] < 1e-4 and (True if 600 < mw[O][0] < 2400 else PARTLY))
-    row("2b", "output-KO: rise much weaker than plastic", "yes", "median below plastic's",
-        [O, P], lambda: f"{_med(gI[O])} vs {_med(gI[P])}",
-        lambda: float(host.median(gI[O])) < float(host.median(gI[P])))
-    row("2f", "output-KO: input-vs-RS significant", "99%", ">= 80% of samples", [O],
-        lambda: pct(O, "input_vs_rs"), lambda: fs(O, "input_vs_rs") >= 0.8)
-    row("2f", "output-KO: input-vs-output significant", "2%", "<= 10% of samples", [O],
-        lambda: pct(O, "input_vs_output"), lambda: fs(O, "input_vs_output") <= 0.1)
-    row("2f", "output-KO: output-vs-RS significant", "<0.01%", "<= 5% of samples", [O],
-        lambda: pct(O, "output_vs_rs"), lambda: fs(O, "output_vs_rs") <= 0.05)
-    row("2f", "output-KO: P(r >= 0.55), output-vs-RS", "<0.01%", "< 1% of samples", [O],
-        lambda: pct(O, "output_vs_rs", "frac_ge_ref"),
-        lambda: fs(O, "output_vs_rs", "frac_ge_ref") < 0.01)
-    row("2f", "output-KO: P(r >= 0.52), input-vs-output", "<0.01%", "< 1% of samples", [O],
-        lambda: pct(O, "input_vs_output", "frac_ge_ref"),
-        lambda: fs(O, "input_vs_output", "frac_ge_ref") < 0.01)
-    row("3b,c", "input-KO: PV selectivity stays poor", "yes", "median rises by < 0.2", [K],
-        lambda: f"{_med(gI0)} -> {_med(gI[K])}",
-        lambda: float(host.median(gI[K])) < float(host.median(gI0)) + 0.2)
-    row("3d/1-S3c", "input-KO: no E/I co-tuning", "low current RS",
-        "> 0.2 below plastic; below 0.3", [K, P], lambda: f"{cs[K]:.2f} (plastic {cs[P]:.2f})",
-        lambda: cs[K] < cs[P] - 0.2 and (True if cs[K] < 0.3 else PARTLY))
-    row("3e", "input-KO: input-vs-RS significant", "rare", "< 50% of samples", [K],
-        lambda: pct(K, "input_vs_rs"), lambda: fs(K, "input_vs_rs") < 0.5)
-    row("3-S1", "input-KO: output-vs-RS significant", "often", "> 50% of samples", [K],
-        lambda: pct(K, "output_vs_rs"), lambda: fs(K, "output_vs_rs") > 0.5)
-    row("3-S2", "heavy tails: PV selectivity higher", "yes", "median above input-KO's", [H, K],
-        lambda: f"{_med(gI[H])} vs {_med(gI[K])}",
-        lambda: float(host.median(gI[H])) > float(host.median(gI[K])))
-    row("3-S2d", "heavy tails: input-vs-RS significant", "about half", "30-70% of samples",
-        [H], lambda: pct(H, "input_vs_rs"), lambda: 0.3 < fs(H, "input_vs_rs") < 0.7)
-    row("3-S2d", "heavy tails: input-vs-output significant", "unlikely", "< 10% of samples",
-        [H], lambda: pct(H, "input_vs_output"), lambda: fs(H, "input_vs_output") < 0.1)
-
+    gE0 = selectivity(sw0, ref)[0]
+    NE, rho0 = local["before"].NE, float(NETWORK.get().rho0)  # rho0: same at every scale
+    q: dict[str, float] = dict(sel_I_before=_median(gI0), sel_E_before=_median(gE0),
+                               cotuning_before=_median(current_similarity(sw0, ref)),
+                               loss_before=homeostatic_loss(sw0, ref, NE, rho0),
+                               modulation_before=_modulation(sw0, ref))
+    for b, c in enumerate(C):
+        gE, gI = selectivity(sw1, b)
+        U, p = mann_whitney(gI0, gI)
+        q.update({f"{c}.sel_I": _median(gI), f"{c}.sel_E": _median(gE), f"{c}.U": float(U),
+                  f"{c}.p": float(p), f"{c}.cotuning": _median(current_similarity(sw1, b)),
+                  f"{c}.loss": homeostatic_loss(sw1, b, NE, rho0),
+                  f"{c}.modulation": _modulation(sw1, b)})
+        th = theta
+        if c == H:  # detection threshold relative to the heavy-tailed weights (Fig 3-S2d)
+            th = float(host.max(to_numpy(local["before"].W_IE)[b])) * 1e-2
+        fr = sampling_fractions(after, sw1, b, n=n, repeats=repeats, alpha=alpha, theta=th)
+        for k, v in fr.items():
+            q[f"{c}.frac_{k}"] = float(v["frac_significant"])
+            if v.get("frac_ge_ref") is not None:  # where the paper gives a reference r
+                q[f"{c}.ge_{k}"] = float(v["frac_ge_ref"])
+    if P in C:
+        h, iP = local["history"], C.index(P)
+        for name in ("IE", "EI"):
+            A = to_numpy(getattr(h, f"angle_{name}_median"))[iP]
+            q[f"plastic.angle_{name}_first"], q[f"plastic.angle_{name}_last"] = \
+                float(A[0]), float(A[-1])
+        if perturb is None:  # Fig 4-S1a from the trained network's own sweeps
+            q["r2_before"] = expected_r2(sw0.rE[iP])
+            q["r2_after"] = expected_r2(sw1.rE[iP])
     if gradient is not None:
-        gC = list(gradient["conditions"])
-        gG0 = selectivity(gradient["sweep_before"], 0)[1]
-        gG = {c: selectivity(gradient["sweep_after"], b)[1] for b, c in enumerate(gC)}
-        csG = {c: float(host.median(current_similarity(gradient["sweep_after"], b)))
-               for b, c in enumerate(gC)}
-    row("1-S2", "gradient rules: PV selectivity rises", "yes", "median rises by > 0.5",
-        ["gradient"], lambda: f"{_med(gG0)} -> {_med(gG['plastic'])}",
-        lambda: float(host.median(gG["plastic"])) > float(host.median(gG0)) + 0.5)
-    row("1-S2", "gradient rules: co-tuning needs both", "yes", "both KOs > 0.2 below plastic",
-        ["gradient"],
-        lambda: f"{csG['plastic']:.2f} vs {csG['output_ko']:.2f}, {csG['input_ko']:.2f}",
-        lambda: max(csG["output_ko"], csG["input_ko"]) < csG["plastic"] - 0.2)
-    row("1-S2b", "input-only gradient > local PV selectivity", "yes",
-        "median above the local rule's", ["gradient", O],
-        lambda: f"{_med(gG['output_ko'])} vs {_med(gI[O])}",
-        lambda: float(host.median(gG["output_ko"])) > float(host.median(gI[O])))
-
+        gs0, gs1 = gradient["sweep_before"], gradient["sweep_after"]
+        gG0 = selectivity(gs0, 0)[1]
+        q["grad.sel_I_before"] = _median(gG0)
+        for b, c in enumerate(gradient["conditions"]):
+            gG = selectivity(gs1, b)[1]
+            q[f"grad.{c}.sel_I"] = _median(gG)
+            q[f"grad.{c}.p"] = float(mann_whitney(gG0, gG)[1])
+            q[f"grad.{c}.cotuning"] = _median(current_similarity(gs1, b))
+            if c == P:
+                fr = sampling_fractions(gradient["after"], gs1, b, n=n, repeats=repeats,
+                                        alpha=alpha, theta=theta)
+                q.update({f"grad.{c}.frac_{k}": float(v["frac_significant"])
+                          for k, v in fr.items()})
     if perturb is not None:
         curves = perturb["curves"]
-        mono = curves["plastic"]["mean"][curves["plastic"]["count"] > 0]
-        n_up = int(host.sum(host.diff(mono) > 0))
-        r2 = {nm: expected_r2(perturb["rE"][k]) for k, nm in enumerate(perturb["names"])}
+        for name, cv in curves.items():
+            q[f"perturb.{name}.slope"] = float(cv["slope"])
+        mono = curves[P]["mean"][curves[P]["count"] > 0]
+        q["perturb.rises"] = float(host.sum(host.diff(mono) > 0))
+        q["perturb.steps"] = float(len(mono) - 1)
+        q["perturb.top"] = float(host.nanmean(curves[P]["mean"][-3:]))  # the 3 highest bins
+        names = list(perturb["names"])
+        q["r2_before"] = expected_r2(perturb["rE"][names.index("before")])
+        q["r2_after"] = expected_r2(perturb["rE"][names.index(P)])
+        k = names.index(P)
         _, _, r_out = output_weight_vs_influence(
-            perturb["W_IE"][1], perturb["influence_mean"][1][:, None], perturb["cells"])
-    row("4d", "after learning: influence falls with RF corr.", "yes", "slope < 0", ["perturb"],
-        lambda: f"slope {curves['plastic']['slope']:+.4f}", lambda: curves["plastic"]["slope"] < 0)
-    row("4d", "before learning: influence rises", "yes", "slope > 0", ["perturb"],
-        lambda: f"slope {curves['before']['slope']:+.4f}", lambda: curves["before"]["slope"] > 0)
-    row("4d", "after learning: the fall is monotonic", "yes", "no bin-to-bin rise", ["perturb"],
-        lambda: f"{n_up} of {len(mono) - 1} bin steps rise", lambda: n_up == 0)
-    row("4d", "KOs: influence rises", "yes", "both slopes > 0", ["perturb"],
-        lambda: f"{curves['output_ko']['slope']:+.4f}, {curves['input_ko']['slope']:+.4f}",
-        lambda: min(curves["output_ko"]["slope"], curves["input_ko"]["slope"]) > 0)
-    if perturb is None and P in has:  # the same measure from the trained network's sweeps
-        r2 = {"before": expected_r2(sw0.rE[iP]), "plastic": expected_r2(sw1.rE[iP])}
-    row("4-S1a", "E[R^2] falls with learning", "0.06 -> 0.02", "after < 0.6 x before",
-        ["perturb" if perturb is not None else P],
-        lambda: f"{r2['before']:.3f} -> {r2['plastic']:.3f}",
-        lambda: r2["plastic"] < 0.6 * r2["before"])
-    row("4e", "total output weight vs influence, r", "-0.6", "r < -0.3; within 0.15 of -0.6",
-        ["perturb"], lambda: f"{r_out:.2f}",
-        lambda: r_out < -0.3 and (True if abs(r_out + 0.6) < 0.15 else PARTLY))
+            perturb["W_IE"][k], perturb["influence_mean"][k][:, None], perturb["cells"])
+        q["perturb.r_out"] = float(r_out)
+    return q
+
+
+def _number(key: str, v: float) -> str:
+    """A quantity formatted by its kind (fractions in %, angles in degrees, ...)."""
+    tail = key.rsplit(".", 1)[-1]
+    if tail.startswith("frac_"):
+        return f"{100 * v:.1f}%"
+    if tail.startswith("ge_"):
+        return f"{100 * v:.2f}%"
+    if "angle" in tail:
+        return f"{v:.0f}"
+    if tail == "p":
+        return f"{v:.0e}"
+    if tail in ("U", "rises", "steps"):
+        return f"{v:.0f}"
+    if tail == "slope":
+        return f"{v:+.4f}"
+    if tail.startswith("r2"):
+        return f"{v:.3f}"
+    return f"{v:.2f}"
+
+
+# One claim: figure, claim, the paper's value, criterion, quantities it needs, how its value
+# reads (from a formatter of one quantity: median, with [IQR] over several seeds), and its
+# criterion on a dict of quantities (True, False or PARTLY).
+_Row = tuple[str, str, str, str, Sequence[str], Callable[[Callable[[str], str]], str],
+             Callable[[dict[str, float]], Any]]
+
+
+def _rows() -> list[_Row]:
+    rows: list[_Row] = [
+        ("1c", "PV selectivity rises (median)", "rises, < Pyr", "Mann-Whitney p < 0.01",
+         ["sel_I_before", "plastic.sel_I", "plastic.p"],
+         lambda v: f"{v('sel_I_before')} -> {v('plastic.sel_I')} (p={v('plastic.p')})",
+         lambda q: q["plastic.p"] < 0.01 and q["plastic.sel_I"] > q["sel_I_before"]),
+    ]
+    for k, name in (("output_vs_rs", "output-vs-RS"), ("input_vs_rs", "input-vs-RS"),
+                    ("input_vs_output", "input-vs-output")):
+        rows.append(("1e/2f", f"plastic: {name} significant", "100%", ">= 90% of samples",
+                     [f"plastic.frac_{k}"], lambda v, k=k: v(f"plastic.frac_{k}"),
+                     lambda q, k=k: q[f"plastic.frac_{k}"] >= 0.9))
+    rows += [
+        ("1f/1-S3", "E/I current co-tuning (median corr.)", "flat -> co-tuned",
+         "median rises by > 0.3", ["cotuning_before", "plastic.cotuning"],
+         lambda v: f"{v('cotuning_before')} -> {v('plastic.cotuning')}",
+         lambda q: q["plastic.cotuning"] > q["cotuning_before"] + 0.3),
+        ("1g", "angle local vs gradient, input (end)", "< 90 deg",
+         "< 90 deg in the last trial", ["plastic.angle_IE_last"],
+         lambda v: f"{v('plastic.angle_IE_last')} deg",
+         lambda q: q["plastic.angle_IE_last"] < 90),
+        ("1g", "angle local vs gradient, output (end)", "< 90 deg",
+         "< 90 deg in the last trial", ["plastic.angle_EI_last"],
+         lambda v: f"{v('plastic.angle_EI_last')} deg",
+         lambda q: q["plastic.angle_EI_last"] < 90),
+        ("1g", "input angle shrinks during learning", "yes", "last trial below first",
+         ["plastic.angle_IE_first", "plastic.angle_IE_last"],
+         lambda v: f"{v('plastic.angle_IE_first')} -> {v('plastic.angle_IE_last')} deg",
+         lambda q: q["plastic.angle_IE_last"] < q["plastic.angle_IE_first"]),
+        ("2b", "output-KO: PV selectivity rises (Mann-Whitney)", "U=1207, p<1e-4",
+         "p < 1e-4; U within 600-2400", ["output_ko.U", "output_ko.p"],
+         lambda v: f"U={v('output_ko.U')}, p={v('output_ko.p')}",
+         lambda q: q["output_ko.p"] < 1e-4 and (True if 600 < q["output_ko.U"] < 2400
+                                                else PARTLY)),
+        ("2b", "output-KO: rise much weaker than plastic", "yes", "median below plastic's",
+         ["output_ko.sel_I", "plastic.sel_I"],
+         lambda v: f"{v('output_ko.sel_I')} vs {v('plastic.sel_I')}",
+         lambda q: q["output_ko.sel_I"] < q["plastic.sel_I"]),
+        ("2f", "output-KO: input-vs-RS significant", "99%", ">= 80% of samples",
+         ["output_ko.frac_input_vs_rs"], lambda v: v("output_ko.frac_input_vs_rs"),
+         lambda q: q["output_ko.frac_input_vs_rs"] >= 0.8),
+        ("2f", "output-KO: input-vs-output significant", "2%", "<= 10% of samples",
+         ["output_ko.frac_input_vs_output"], lambda v: v("output_ko.frac_input_vs_output"),
+         lambda q: q["output_ko.frac_input_vs_output"] <= 0.1),
+        ("2f", "output-KO: output-vs-RS significant", "<0.01%", "<= 5% of samples",
+         ["output_ko.frac_output_vs_rs"], lambda v: v("output_ko.frac_output_vs_rs"),
+         lambda q: q["output_ko.frac_output_vs_rs"] <= 0.05),
+        ("2f", "output-KO: P(r >= 0.55), output-vs-RS", "<0.01%", "< 1% of samples",
+         ["output_ko.ge_output_vs_rs"], lambda v: v("output_ko.ge_output_vs_rs"),
+         lambda q: q["output_ko.ge_output_vs_rs"] < 0.01),
+        ("2f", "output-KO: P(r >= 0.52), input-vs-output", "<0.01%", "< 1% of samples",
+         ["output_ko.ge_input_vs_output"], lambda v: v("output_ko.ge_input_vs_output"),
+         lambda q: q["output_ko.ge_input_vs_output"] < 0.01),
+        ("3b,c", "input-KO: PV selectivity stays poor", "yes", "median rises by < 0.2",
+         ["sel_I_before", "input_ko.sel_I"],
+         lambda v: f"{v('sel_I_before')} -> {v('input_ko.sel_I')}",
+         lambda q: q["input_ko.sel_I"] < q["sel_I_before"] + 0.2),
+        ("3d/1-S3c", "input-KO: no E/I co-tuning", "low current RS",
+         "> 0.2 below plastic; below 0.3", ["input_ko.cotuning", "plastic.cotuning"],
+         lambda v: f"{v('input_ko.cotuning')} (plastic {v('plastic.cotuning')})",
+         lambda q: q["input_ko.cotuning"] < q["plastic.cotuning"] - 0.2
+         and (True if q["input_ko.cotuning"] < 0.3 else PARTLY)),
+        ("3e", "input-KO: input-vs-RS significant", "rare", "< 50% of samples",
+         ["input_ko.frac_input_vs_rs"], lambda v: v("input_ko.frac_input_vs_rs"),
+         lambda q: q["input_ko.frac_input_vs_rs"] < 0.5),
+        ("3-S1", "input-KO: output-vs-RS significant", "often", "> 50% of samples",
+         ["input_ko.frac_output_vs_rs"], lambda v: v("input_ko.frac_output_vs_rs"),
+         lambda q: q["input_ko.frac_output_vs_rs"] > 0.5),
+        ("3-S2", "heavy tails: PV selectivity higher", "yes", "median above input-KO's",
+         ["input_ko_heavy.sel_I", "input_ko.sel_I"],
+         lambda v: f"{v('input_ko_heavy.sel_I')} vs {v('input_ko.sel_I')}",
+         lambda q: q["input_ko_heavy.sel_I"] > q["input_ko.sel_I"]),
+        ("3-S2d", "heavy tails: input-vs-RS significant", "about half", "30-70% of samples",
+         ["input_ko_heavy.frac_input_vs_rs"], lambda v: v("input_ko_heavy.frac_input_vs_rs"),
+         lambda q: 0.3 < q["input_ko_heavy.frac_input_vs_rs"] < 0.7),
+        ("3-S2d", "heavy tails: input-vs-output significant", "unlikely", "< 10% of samples",
+         ["input_ko_heavy.frac_input_vs_output"],
+         lambda v: v("input_ko_heavy.frac_input_vs_output"),
+         lambda q: q["input_ko_heavy.frac_input_vs_output"] < 0.1),
+        ("1-S2", "gradient rules: PV selectivity rises", "yes", "median rises by > 0.5",
+         ["grad.sel_I_before", "grad.plastic.sel_I"],
+         lambda v: f"{v('grad.sel_I_before')} -> {v('grad.plastic.sel_I')}",
+         lambda q: q["grad.plastic.sel_I"] > q["grad.sel_I_before"] + 0.5),
+        ("1-S2", "gradient rules: co-tuning needs both", "yes", "both KOs > 0.2 below plastic",
+         ["grad.plastic.cotuning", "grad.output_ko.cotuning", "grad.input_ko.cotuning"],
+         lambda v: f"{v('grad.plastic.cotuning')} vs {v('grad.output_ko.cotuning')}, "
+                   f"{v('grad.input_ko.cotuning')}",
+         lambda q: max(q["grad.output_ko.cotuning"], q["grad.input_ko.cotuning"])
+         < q["grad.plastic.cotuning"] - 0.2),
+        ("1-S2b", "input-only gradient > local PV selectivity", "yes",
+         "median above the local rule's", ["grad.output_ko.sel_I", "output_ko.sel_I"],
+         lambda v: f"{v('grad.output_ko.sel_I')} vs {v('output_ko.sel_I')}",
+         lambda q: q["grad.output_ko.sel_I"] > q["output_ko.sel_I"]),
+        ("4d", "after learning: influence falls with RF corr.", "yes", "slope < 0",
+         ["perturb.plastic.slope"], lambda v: f"slope {v('perturb.plastic.slope')}",
+         lambda q: q["perturb.plastic.slope"] < 0),
+        ("4d", "before learning: influence rises", "yes", "slope > 0",
+         ["perturb.before.slope"], lambda v: f"slope {v('perturb.before.slope')}",
+         lambda q: q["perturb.before.slope"] > 0),
+        ("4d", "after learning: the fall is monotonic", "yes", "no bin-to-bin rise",
+         ["perturb.rises", "perturb.steps"],
+         lambda v: f"{v('perturb.rises')} of {v('perturb.steps')} bin steps rise",
+         lambda q: q["perturb.rises"] == 0),
+        ("4d", "KOs: influence rises", "yes", "both slopes > 0",
+         ["perturb.output_ko.slope", "perturb.input_ko.slope"],
+         lambda v: f"{v('perturb.output_ko.slope')}, {v('perturb.input_ko.slope')}",
+         lambda q: min(q["perturb.output_ko.slope"], q["perturb.input_ko.slope"]) > 0),
+        ("4-S1a", "E[R^2] falls with learning", "0.06 -> 0.02", "after < 0.6 x before",
+         ["r2_before", "r2_after"], lambda v: f"{v('r2_before')} -> {v('r2_after')}",
+         lambda q: q["r2_after"] < 0.6 * q["r2_before"]),
+        ("4e", "total output weight vs influence, r", "-0.6",
+         "r < -0.3; within 0.15 of -0.6", ["perturb.r_out"], lambda v: v("perturb.r_out"),
+         lambda q: q["perturb.r_out"] < -0.3 and (True if abs(q["perturb.r_out"] + 0.6) < 0.15
+                                                  else PARTLY)),
+    ]
     return rows
+
+
+def claim_rows(seeds: Sequence[dict[str, float]]) -> list[dict[str, Any]]:
+    """One dict per claim from the :func:`quantities` of each seed: ``fig, claim, paper,
+    criterion, value`` (medians over seeds, each with its [IQR] when there are several),
+    ``median_holds`` (the criterion on the medians; ``"partly"`` where only in part),
+    ``fraction`` and ``seeds`` (of the seeds that have the claim's quantities, the share
+    for which the criterion holds in full) and ``verdict``."""
+    out = []
+    for fig, claim, paper, criterion, keys, text, test in _rows():
+        have = [q for q in seeds if all(k in q for k in keys)]
+        row = dict(fig=fig, claim=claim, paper=paper, criterion=criterion, value=None,
+                   median_holds=None, fraction=None, seeds=len(have), verdict=NOT_RUN)
+        if have:
+            stats = {k: med_iqr([q[k] for q in have]) for k in keys}
+            med = {k: s[0] for k, s in stats.items()}
+            one = len(have) == 1
+
+            def v(k, stats=stats, one=one):
+                m, q1, q3 = stats[k]
+                s = _number(k, m)
+                return s if one else f"{s} [{_number(k, q1)}, {_number(k, q3)}]"
+
+            held = test(med)
+            per_seed = [test(q) for q in have]
+            fraction = sum(_full(r) for r in per_seed) / len(have)
+            full = verdict_of(_full(held), fraction)
+            if full == "not reproduced" and (held == PARTLY
+                                             or sum(bool(r) for r in per_seed) >= len(have) / 2):
+                full = PARTLY  # met in part for the medians or for half of the seeds
+            row.update(value=text(v), median_holds=held if isinstance(held, str) else bool(held),
+                       fraction=fraction, verdict=full)
+        out.append(row)
+    return out
+
+
+def over_seeds(conditions: Sequence[str] | None = None, *, seeds: Sequence[int] | None = None,
+               gradient: bool = False, perturb: bool = False, scale: str | None = None,
+               store: Any = None, n: int = 100, repeats: int = 10000, alpha: float = 0.01,
+               theta: float = 1e-4):
+    """:func:`quantities` of every seed (default: the seed axis of ``assemblies.train_local``
+    at ``scale``) as a :class:`pandas.DataFrame`, one row per seed. ``conditions`` of the
+    local rules (default all), with the gradient rules (Fig 1-S2) and the perturbation
+    experiment (Fig 4) where asked; missing runs are computed first (one batch per seed)."""
+    import pandas as pd
+
+    from .presets import TRAIN_LOCAL
+    from .protocols import perturbation_experiment, seed_values, trained_conditions
+
+    seeds = list(seeds) if seeds is not None else seed_values(TRAIN_LOCAL.get(scale).seeds)
+    kw = dict(n=n, repeats=repeats, alpha=alpha, theta=theta)
+    conds = list(conditions) if conditions is not None else None
+    rows = []
+    for s in seeds:
+        loc = trained_conditions("local", s, conditions=conds, scale=scale, store=store)
+        grad = trained_conditions("gradient", s, scale=scale, store=store) if gradient else None
+        pert = perturbation_experiment(s, scale=scale, store=store) if perturb else None
+        rows.append(quantities(loc, grad, pert, **kw))
+    return pd.DataFrame(rows, index=pd.Index(seeds, name="seed"))
+
+
+class Held(NamedTuple):
+    """Whether a criterion holds for the medians over seeds, and the fraction of seeds for
+    which it holds. True when the claim is *reproduced* (:func:`eicore.claims.verdict_of`):
+    the medians and at least 80 % of the seeds."""
+
+    median: bool
+    fraction: float
+
+    def __bool__(self) -> bool:
+        return verdict_of(self.median, self.fraction) == "reproduced"
+
+    def __str__(self) -> str:
+        return (f"holds for the medians: {'yes' if self.median else 'no'}; "
+                f"in {100 * self.fraction:.0f}% of seeds")
+
+
+def holds(table, test: Callable[[Any], Any]) -> Held:
+    """:class:`Held` of ``test`` (a criterion on one row of :func:`over_seeds`, e.g.
+    ``lambda q: q["plastic.p"] < 0.01``) over the rows of ``table``."""
+    med = table.median()
+    return Held(_full(test(med)),
+                float(sum(_full(test(r)) for _, r in table.iterrows()) / len(table)))
+
+
+def spread(table, keys: Sequence[str] | None = None):
+    """``median [q1, q3]`` over seeds of the columns ``keys`` of :func:`over_seeds`, as a
+    one-column :class:`pandas.DataFrame` (formatted by the kind of each quantity)."""
+    import pandas as pd
+
+    keys = list(keys) if keys is not None else list(table.columns)
+    out = {}
+    for k in keys:
+        m, q1, q3 = med_iqr(table[k].to_numpy())
+        out[k] = f"{_number(k, m)} [{_number(k, q1)}, {_number(k, q3)}]"
+    return pd.DataFrame({f"median [IQR], {len(table)} seeds": out})

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from ..backend import host, to_numpy
 from ..datasets import make_bars
 from ..runs import Experiment, Task, register
+from ..runs.seeds import seed_values
 from .experiment import PhaseSchedule, Trainer, chunk_ends
 from .inputs import BarsStream, SequenceStream, mnist012, scenes_patterns
 from .measures import bars_learned, mean_pairwise_cosine
@@ -593,7 +594,7 @@ _CURVE = dict(loss=("test",), patterns=("test",))
 
 register(Experiment(
     name="dendritic.model_demo", run=run_model_demo, presets=(MODEL_DEMO,),
-    axes=lambda p: dict(seed=list(range(p.seeds))),
+    axes=lambda p: dict(seed=seed_values(p.seeds)),
     batch=64,
     dims=dict(F=("neuron", "pixel"), spikes=("step", "neuron"), show_loss=("shown",)),
     doc="Chapter 01: a DB network learns bars; its spikes and fields",
@@ -601,7 +602,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.fig3_mnist", run=run_fig3_mnist, presets=(MNIST,),
-    axes=lambda p: dict(rule=list(RULES), seed=list(range(p.seeds))),
+    axes=lambda p: dict(rule=list(RULES), seed=seed_values(p.seeds)),
     batch=64,
     dims=dict(**_CURVE, F=("neuron", "pixel"), active=("image",)),
     coords=("patterns",),
@@ -610,7 +611,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.fig4b_bars", run=run_fig4b_bars, presets=(BARS,),
-    axes=lambda p: dict(rule=list(RULES), p_corr=list(p.p_corr), seed=list(range(p.seeds))),
+    axes=lambda p: dict(rule=list(RULES), p_corr=list(p.p_corr), seed=seed_values(p.seeds)),
     batch=64,
     dims=dict(**_CURVE, F=("neuron", "pixel")),
     coords=("patterns",),
@@ -619,7 +620,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.fig5_scenes", run=run_fig5_scenes, presets=(SCENES,),
-    axes=lambda p: dict(n_z=list(p.n_z), rule=list(RULES), seed=list(range(p.seeds))),
+    axes=lambda p: dict(n_z=list(p.n_z), rule=list(RULES), seed=seed_values(p.seeds)),
     batch=64, separate=("n_z",),
     dims=dict(**_CURVE, F=("neuron", "input")),
     doc="Fig 5: SB vs DB on natural-image patches, loss vs number of neurons",
@@ -627,7 +628,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.fig6b_delays", run=run_fig6b_delays, presets=(DELAYS,),
-    axes=lambda p: dict(dt=list(p.dts), rule=list(RULES), seed=list(range(p.seeds))),
+    axes=lambda p: dict(dt=list(p.dts), rule=list(RULES), seed=seed_values(p.seeds)),
     batch=64, separate=("dt",),
     dims=dict(**_CURVE, F=("neuron", "pixel"), raster=("step", "neuron")),
     coords=("patterns",),
@@ -636,7 +637,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.fig6a_scenes_delays", run=run_fig6a_scenes_delays, presets=(DELAYS_SCENES,),
-    axes=lambda p: dict(dt=list(p.dts), rule=list(RULES), seed=list(range(p.seeds))),
+    axes=lambda p: dict(dt=list(p.dts), rule=list(RULES), seed=seed_values(p.seeds)),
     batch=64, separate=("dt",),
     dims=dict(**_CURVE, F=("neuron", "input")),
     coords=("patterns",),
@@ -645,7 +646,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.figS3_variants", run=run_figS3_variants, presets=(VARIANTS_S3,),
-    axes=lambda p: dict(variant=list(S_VARIANTS), seed=list(range(p.seeds))),
+    axes=lambda p: dict(variant=list(S_VARIANTS), seed=seed_values(p.seeds)),
     batch=64,
     dims=dict(**_CURVE, F=("neuron", "pixel")),
     doc="Fig S3: learned DB variants vs analytic DB and SB on 4x4 bars",
@@ -653,7 +654,7 @@ register(Experiment(
 
 register(Experiment(
     name="dendritic.figS2_variants", run=run_figS2_variants, presets=(VARIANTS_S2,),
-    axes=lambda p: dict(variant=list(p.variants), seed=list(range(p.seeds))),
+    axes=lambda p: dict(variant=list(p.variants), seed=seed_values(p.seeds)),
     batch=64,
     dims=dict(**_CURVE, F=("neuron", "pixel")),
     doc="Fig S2: learned DB variants vs analytic DB and SB on MNIST 0-2",

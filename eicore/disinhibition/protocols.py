@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import time
 
 from ..backend import get_xp, host, to_numpy
-from ..errors import ConfigurationError
 from ..runs.registry import Experiment, Task, register
+from ..runs.seeds import seed_offset, seed_values
 from .dynamics import closed_loop_steady_state, open_loop_steady_state
 from .feedback import feedback_weights
 from .learning import cosine, lin_thresh_point, local_gradients, open_loop_gradient
@@ -35,25 +34,10 @@ __all__ = [
     "TABLE1_VARIANTS",
     "TABLE1_WIDTH",
     "alignment",
+    "seed_offset",
     "seed_values",
 ]
 
-
-def seed_offset() -> int:
-    """``EICORE_SEED_OFFSET`` (default 0): added to every value of the ``seed`` axis, so that
-    the chapters can be re-run on other networks (``scripts/seed_audit.py``)."""
-    raw = os.environ.get("EICORE_SEED_OFFSET", "0").strip() or "0"
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigurationError(f"EICORE_SEED_OFFSET must be an integer, got {raw!r}") from None
-
-
-def seed_values(seeds) -> list[int]:
-    """The ``seed`` axis of an experiment: the preset's ``seeds`` shifted by
-    :func:`seed_offset`."""
-    o = seed_offset()
-    return [int(v) + o for v in seeds]
 
 # ====================================================================== Table 1
 

@@ -8,6 +8,7 @@
   missing, then load), which the chapters call;
 * :mod:`.results`: the paper-scale results committed with the book
   (:func:`paper_results`, :func:`run_facts`);
+* :mod:`.seeds`: ``EICORE_SEED_OFFSET``, the shift of every seed axis;
 * :mod:`.cli`: the ``eicore`` command line (``list``, ``estimate``, ``run``, ``status``).
 
 See the appendix chapter *Reproducing at full scale*.

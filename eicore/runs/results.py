@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .registry import experiments, get
+from .seeds import no_seed_offset
 from .store import Store
 
 __all__ = ["results_dir", "paper_results", "run_facts"]
@@ -35,6 +36,8 @@ def paper_results(experiment: str, scale: str = "full", *,
     """The stored results of ``experiment`` at ``scale`` (an :class:`xarray.Dataset`
     labelled by the sweep axes), restricted to ``only`` (e.g. ``{"dt": [3.0]}``), or
     ``None`` when none of the selected points has a valid entry. Nothing is computed.
+    The seed axis is the preset's, unshifted by ``EICORE_SEED_OFFSET``
+    (:func:`~eicore.runs.seeds.no_seed_offset`): these are fixed, committed runs.
 
     Points without an entry are NaN; ``ds.attrs["missing"]`` counts them. Entries made with
     other preset values (stale) or damaged ones are never loaded (the test
@@ -42,10 +45,11 @@ def paper_results(experiment: str, scale: str = "full", *,
     """
     st = store if isinstance(store, Store) else Store(store or results_dir())
     exp = get(experiment)
-    status = st.status(exp, scale, points=exp.points(scale, only))
-    if not status.done:
-        return None
-    ds = st.load(exp, scale, only=only, missing="ignore")
+    with no_seed_offset():  # committed runs: the preset's own seeds, whatever the offset
+        status = st.status(exp, scale, points=exp.points(scale, only))
+        if not status.done:
+            return None
+        ds = st.load(exp, scale, only=only, missing="ignore")
     ds.attrs["missing"] = len(status.missing)
     ds.attrs["done"] = len(status.done)
     return ds

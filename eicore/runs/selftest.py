@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..backend import host
 from ..scale import Preset
 from .registry import Experiment, Task, register
+from .seeds import seed_values
 
 SELFTEST = Preset(
     "runs.selftest",
@@ -51,7 +52,7 @@ SELFTEST_EXPERIMENT = register(Experiment(
     name="runs.selftest",
     run=run,
     presets=(SELFTEST,),
-    axes=lambda p: dict(step_size=p.step_size, seed=list(range(p.seeds))),
+    axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
     batch=4,
     separate=(),
     dims=dict(path=("chunk",), chunk_end=("chunk",)),
@@ -71,7 +72,7 @@ SELFTEST_SLOW_EXPERIMENT = register(Experiment(
     name="runs.selftest_slow",
     run=run,
     presets=(SELFTEST_SLOW,),
-    axes=lambda p: dict(step_size=p.step_size, seed=list(range(p.seeds))),
+    axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
     batch=2,
     dims=dict(path=("chunk",), chunk_end=("chunk",)),
     coords=("chunk_end",),

@@ -15,19 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...backend import host as np
+from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 
 __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
            "fig4_db_below_sb", "fig4_single_bars", "fig5_db_better", "fig5_db_falls",
            "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6a_collapse", "fig6a_graceful",
            "variants_match"]
-
-#: The criterion of each verdict, as the summary chapter states it.
-VERDICT_RULES = {
-    "reproduced": "the claim holds for the medians over seeds and in at least 80 % of seeds",
-    "partly": "it holds for the medians or in at least half of the seeds, not both of the above",
-    "not reproduced": "it fails for the medians and in more than half of the seeds",
-}
-
 
 @dataclass
 class Claim:
@@ -46,26 +39,9 @@ class Claim:
         self.fraction = float(self.fraction)
 
 
-def med_iqr(a) -> tuple[float, float, float]:
-    """Median and interquartile range (25th, 75th percentile) of ``a``."""
-    a = np.asarray(a, dtype=float)
-    q1, m, q3 = np.percentile(a, [25, 50, 75])
-    return float(m), float(q1), float(q3)
-
-
-def fmt(a, digits: int = 4) -> str:
-    """``median [q1, q3]`` of ``a``."""
-    m, q1, q3 = med_iqr(a)
-    return f"{m:.{digits}f} [{q1:.{digits}f}, {q3:.{digits}f}]"
-
-
 def verdict(c: Claim) -> str:
     """*reproduced*, *partly* or *not reproduced* (see :data:`VERDICT_RULES`)."""
-    if c.median_holds and c.fraction >= 0.8:
-        return "reproduced"
-    if c.median_holds or c.fraction >= 0.5:
-        return "partly"
-    return "not reproduced"
+    return verdict_of(c.median_holds, c.fraction)
 
 
 def _rule(ds, name: str, rule: str):
