@@ -110,18 +110,42 @@ def audit(path: Path, offset: int, cache: str, timeout: int) -> dict:
     return res
 
 
+def _write(path: Path, old: list[dict], new: list[dict]) -> None:
+    """``old`` runs updated with ``new`` ones (by chapter and offset), with the commit and
+    date of this audit, written atomically."""
+    import subprocess
+
+    done = {(r["chapter"], r["offset"]) for r in new}
+    runs = [r for r in old if (r["chapter"], r["offset"]) not in done] + new
+    runs.sort(key=lambda r: (r["chapter"], r["offset"]))
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    doc = dict(commit=commit, date=time.strftime("%Y-%m-%d"), runs=runs)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--offsets", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--chapters", nargs="+", default=["book/*/0*.ipynb"],
                     help="globs of chapters (default: every numbered chapter)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    ap.add_argument("--json", help="write the full table here")
+    ap.add_argument("--json", help="add the results to this file (a chapter and offset audited "
+                    "again replace the older result); book/appendix/seed_audit.json is the "
+                    "one the reproducibility appendix shows")
+    ap.add_argument("--cache", help="one result cache for every offset (default: a fresh one "
+                    "per offset); runs are stored by seed, so offsets that share seeds share "
+                    "their runs")
     a = ap.parse_args(argv)
     paths = sorted({Path(p) for g in a.chapters for p in glob.glob(g)})
     table, ok = [], True
+    out = Path(a.json) if a.json else None
+    old = json.loads(out.read_text())["runs"] if out and out.exists() else []
     for off in a.offsets:
-        with tempfile.TemporaryDirectory(prefix=f"seed_audit_{off}_") as cache:
+        with tempfile.TemporaryDirectory(prefix=f"seed_audit_{off}_") as tmp:
+            cache = a.cache or tmp
             for p in paths:
                 r = audit(p, off, cache, a.timeout)
                 held = sum(c[1] for c in r["checks"])
@@ -133,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                 for label, good, msg in r["checks"]:
                     if not good:
                         print(f"    FAIL: {label}\n          {msg}", flush=True)
-    if a.json:
-        Path(a.json).write_text(json.dumps(table, indent=1))
+                if out:  # after every chapter: an interrupted audit keeps what it found
+                    _write(out, old, table)
     return 0 if ok else 1
 
 

@@ -29,8 +29,8 @@ from .analysis import (
 from .claims import homeostatic_loss
 from .presets import NETWORK
 
-__all__ = ["NOT_RUN", "PARTLY", "Held", "claim_rows", "holds", "over_seeds", "quantities", "spread",
-           "verdict"]
+__all__ = ["NOT_RUN", "PARTLY", "Held", "claim_rows", "holds", "label", "over_seeds",
+           "quantities", "spread", "verdict"]
 
 #: A criterion met in part (e.g. significant, but the statistic far from the paper's).
 PARTLY = "partly"
@@ -141,6 +141,47 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
             perturb["W_IE"][k], perturb["influence_mean"][k][:, None], perturb["cells"])
         q["perturb.r_out"] = float(r_out)
     return q
+
+
+_NAMES = {P: "plastic", O: "output-KO", K: "input-KO", H: "heavy-tailed input-KO",
+          "before": "before learning"}
+_CORR = {"output_vs_rs": "PV→Pyr weight vs RS", "input_vs_rs": "Pyr→PV weight vs RS",
+         "input_vs_output": "Pyr→PV vs PV→Pyr weight"}
+_MEASURES = {
+    "sel_I": "PV selectivity (median skewness)", "sel_E": "Pyr selectivity (median skewness)",
+    "U": "Mann-Whitney U, PV selectivity vs before",
+    "p": "Mann-Whitney p, PV selectivity vs before",
+    "cotuning": "E/I current co-tuning (median r)", "loss": "loss (Eq 3, Hz²)",
+    "modulation": "stimulus modulation of inhibition (std/mean)",
+    "angle_IE_first": "angle to gradient, Pyr→PV, first trial (deg)",
+    "angle_IE_last": "angle to gradient, Pyr→PV, last trial (deg)",
+    "angle_EI_first": "angle to gradient, PV→Pyr, first trial (deg)",
+    "angle_EI_last": "angle to gradient, PV→Pyr, last trial (deg)",
+    "slope": "influence vs RF correlation, slope (Fig 4d)",
+    "top": "mean influence, three highest RF-correlation bins",
+    "rises": "bin-to-bin rises of the influence curve", "steps": "bin-to-bin steps",
+    "r_out": "total output weight vs influence, r (Fig 4e)",
+    "r2_before": "E[R²] of Pyr RFs, before learning",
+    "r2_after": "E[R²] of Pyr RFs, after learning",
+}
+
+
+def label(key: str) -> str:
+    """A quantity of :func:`quantities` in words, e.g. ``"output_ko.frac_input_vs_rs"`` ->
+    ``"output-KO: significant samples, Pyr→PV weight vs RS"``."""
+    parts = key.split(".")
+    tail, who = parts[-1], parts[:-1]
+    if tail.endswith("_before") and tail[:-7] in _MEASURES:
+        tail, who = tail[:-7], who + ["before"]
+    if tail.startswith("frac_"):
+        what = f"significant samples, {_CORR[tail[5:]]}"
+    elif tail.startswith("ge_"):
+        what = f"samples with r at or above the paper's, {_CORR[tail[3:]]}"
+    else:
+        what = _MEASURES.get(tail, tail)
+    names = [{"grad": "gradient rules", "perturb": "Fig 4"}.get(w, _NAMES.get(w, w))
+             for w in who]
+    return ", ".join(names) + ": " + what if names else what
 
 
 def _number(key: str, v: float) -> str:
@@ -373,12 +414,13 @@ def holds(table, test: Callable[[Any], Any]) -> Held:
 
 def spread(table, keys: Sequence[str] | None = None):
     """``median [q1, q3]`` over seeds of the columns ``keys`` of :func:`over_seeds`, as a
-    one-column :class:`pandas.DataFrame` (formatted by the kind of each quantity)."""
+    one-column :class:`pandas.DataFrame` indexed by :func:`label` (formatted by the kind of
+    each quantity)."""
     import pandas as pd
 
     keys = list(keys) if keys is not None else list(table.columns)
     out = {}
     for k in keys:
         m, q1, q3 = med_iqr(table[k].to_numpy())
-        out[k] = f"{_number(k, m)} [{_number(k, q1)}, {_number(k, q3)}]"
+        out[label(k)] = f"{_number(k, m)} [{_number(k, q1)}, {_number(k, q3)}]"
     return pd.DataFrame({f"median [IQR], {len(table)} seeds": out})
