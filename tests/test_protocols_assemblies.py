@@ -251,7 +251,16 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     # the summary's claims: rows whose runs are missing are "not run yet"; the others are
     # the same whichever subset of conditions was loaded
     from eicore.assemblies.summary import claim_rows, quantities, verdict
-    rows = claim_rows([quantities(got, repeats=50)])
+    q = quantities(got, repeats=50)
+    rows = claim_rows([q])
+    # one computation behind both: the summary's quantities are the chapters' measures
+    for c in got["conditions"]:
+        mc = measure(got, c, repeats=50)
+        for k in ("sel_I", "sel_E", "cotuning", "loss"):
+            assert q[f"{c}.{k}"] == mc[f"{k}_after"], (c, k)
+        assert (q[f"{c}.U"], q[f"{c}.p"]) == (mc["U"], mc["p_selectivity"])
+        assert all(q[f"{c}.{k}"] == v for k, v in mc.items() if k.startswith("frac_"))
+    assert all(q[f"{k}_before"] == m[f"{k}_before"] for k in ("sel_I", "sel_E", "cotuning", "loss"))
     assert len(rows) == 31
     by = {(r["fig"], r["claim"]): r for r in rows}
     assert verdict(by[("3e", "input-KO: input-vs-RS significant")]) == "not run yet"

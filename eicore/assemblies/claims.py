@@ -14,7 +14,8 @@ from ..backend import host, to_numpy
 from ..measures import expected_r2, mann_whitney
 from .analysis import current_similarity, sampling_fractions, selectivity
 
-__all__ = ["LABELS", "PAPER", "angles_by_trial", "compare", "homeostatic_loss", "measure"]
+__all__ = ["LABELS", "PAPER", "angles_by_trial", "compare", "condition_measures",
+           "homeostatic_loss", "measure", "modulation"]
 
 #: The paper's numbers where its text gives them (condition -> measure -> value).
 PAPER = {
@@ -79,6 +80,52 @@ def homeostatic_loss(sw: Any, b: int, NE: int, rho0: float) -> float:
     return float(host.mean(0.5 * host.sum((h - rho0) ** 2, axis=1)))
 
 
+def modulation(sw: Any, b: int) -> float:
+    """Stimulus modulation of the inhibitory current onto Pyr cells of network ``b``: std /
+    mean over stimuli, median over cells (Fig 3d: flat in the input knock-out)."""
+    inh = to_numpy(sw.inh[b])
+    return float(host.median(inh.std(axis=0) / inh.mean(axis=0)))
+
+
+def _median(x: Any) -> float:
+    return float(host.median(to_numpy(x)))
+
+
+def condition_measures(res: dict[str, Any], b: int, *, before: int | None = None, n: int = 100,
+                       repeats: int = 10000, alpha: float = 0.01, theta: float = 1e-4,
+                       rho0: float = 1.0) -> dict[str, float]:
+    """The measures of network ``b`` of a :func:`trained_conditions` result after learning,
+    and of network ``before`` (default ``b``) before learning.
+
+    Keys: ``sel_E``/``sel_I`` (median skewness, Eq 6), ``U``/``p`` (Mann-Whitney test of PV
+    selectivity against the network before learning), ``cotuning`` (median E/I current
+    similarity), ``loss`` (Eq 3), ``modulation`` (:func:`modulation`), each also with the
+    suffix ``_before``; ``frac_<correlation>`` (fraction of the ``repeats`` samples of ``n``
+    synapses with a significant positive Pearson r, Figs 1e, 2f, 3e) and ``ge_<correlation>``
+    where the paper gives a reference r (the fraction at or above it). Both
+    :func:`measure` and :func:`eicore.assemblies.summary.quantities` are built on it.
+    """
+    before = b if before is None else before
+    sw0, sw1 = res["sweep_before"], res["sweep_after"]
+    NE = res["before"].NE
+    gE0, gI0 = selectivity(sw0, before)
+    gE1, gI1 = selectivity(sw1, b)
+    U, p = mann_whitney(gI0, gI1)
+    out = dict(sel_E_before=_median(gE0), sel_I_before=_median(gI0),
+               cotuning_before=_median(current_similarity(sw0, before)),
+               loss_before=homeostatic_loss(sw0, before, NE, rho0),
+               modulation_before=modulation(sw0, before),
+               sel_E=_median(gE1), sel_I=_median(gI1), U=float(U), p=float(p),
+               cotuning=_median(current_similarity(sw1, b)),
+               loss=homeostatic_loss(sw1, b, NE, rho0), modulation=modulation(sw1, b))
+    fr = sampling_fractions(res["after"], sw1, b, n=n, repeats=repeats, alpha=alpha, theta=theta)
+    for k, v in fr.items():
+        out[f"frac_{k}"] = float(v["frac_significant"])
+        if v.get("frac_ge_ref") is not None:
+            out[f"ge_{k}"] = float(v["frac_ge_ref"])
+    return out
+
+
 def measure(res: dict[str, Any], condition: str, *, n: int = 100, repeats: int = 10000,
             alpha: float = 0.01, theta: float = 1e-4, rho0: float = 1.0) -> dict[str, float]:
     """Every Fig 1-3 measure of one ``condition`` of a :func:`trained_conditions` result.
@@ -89,26 +136,19 @@ def measure(res: dict[str, Any], condition: str, *, n: int = 100, repeats: int =
     correlations), ``frac_<correlation>`` (fraction of the ``repeats`` samples of ``n``
     synapses with a significant positive Pearson r, Figs 2f/3e) and, where the angles were
     recorded, ``angle_IE_first``/``angle_IE_last`` (median update-to-gradient angle, Fig 1g,
-    in the first and the last trial; the same for ``EI``).
+    in the first and the last trial; the same for ``EI``). The condition's own network
+    before learning is the reference (:func:`condition_measures`).
     """
     b = res["conditions"].index(condition)
-    before, after = res["before"], res["after"]
     sw0, sw1 = res["sweep_before"], res["sweep_after"]
-    gE0, gI0 = selectivity(sw0, b)
-    gE1, gI1 = selectivity(sw1, b)
-    U, p = mann_whitney(gI0, gI1)
-    out = dict(
-        loss_before=homeostatic_loss(sw0, b, before.NE, rho0),
-        loss_after=homeostatic_loss(sw1, b, before.NE, rho0),
-        sel_E_before=float(host.median(gE0)), sel_E_after=float(host.median(gE1)),
-        sel_I_before=float(host.median(gI0)), sel_I_after=float(host.median(gI1)),
-        U=float(U), p_selectivity=float(p),
-        cotuning_before=float(host.median(current_similarity(sw0, b))),
-        cotuning_after=float(host.median(current_similarity(sw1, b))),
-        r2_before=expected_r2(sw0.rE[b]), r2_after=expected_r2(sw1.rE[b]),
-    )
-    fr = sampling_fractions(after, sw1, b, n=n, repeats=repeats, alpha=alpha, theta=theta)
-    out.update({f"frac_{k}": float(v["frac_significant"]) for k, v in fr.items()})
+    m = condition_measures(res, b, n=n, repeats=repeats, alpha=alpha, theta=theta, rho0=rho0)
+    out = dict(loss_before=m["loss_before"], loss_after=m["loss"],
+               sel_E_before=m["sel_E_before"], sel_E_after=m["sel_E"],
+               sel_I_before=m["sel_I_before"], sel_I_after=m["sel_I"],
+               U=m["U"], p_selectivity=m["p"],
+               cotuning_before=m["cotuning_before"], cotuning_after=m["cotuning"],
+               r2_before=expected_r2(sw0.rE[b]), r2_after=expected_r2(sw1.rE[b]))
+    out.update({k: v for k, v in m.items() if k.startswith("frac_")})
     h = res["history"]
     if getattr(h, "angle_IE", None) is not None and h.presentation is not None \
             and len(h.presentation):

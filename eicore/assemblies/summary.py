@@ -26,7 +26,7 @@ from .analysis import (
     sampling_fractions,
     selectivity,
 )
-from .claims import homeostatic_loss
+from .claims import condition_measures
 from .presets import NETWORK
 
 __all__ = ["NOT_RUN", "PARTLY", "Held", "claim_rows", "holds", "label", "over_seeds",
@@ -51,15 +51,9 @@ def _full(ok: Any) -> bool:
     return not isinstance(ok, str) and bool(ok)
 
 
-def _modulation(sw: Any, b: int) -> float:
-    """Stimulus modulation of the inhibitory current onto Pyr cells: std / mean over
-    stimuli, median over cells (Fig 3d: flat in the input knock-out)."""
-    inh = to_numpy(sw.inh[b])
-    return float(host.median(inh.std(axis=0) / inh.mean(axis=0)))
-
-
-def _median(x: Any) -> float:
-    return float(host.median(to_numpy(x)))
+# The order of the quantities of one condition (the columns of :func:`over_seeds`).
+_BEFORE = ("sel_I", "sel_E", "cotuning", "loss", "modulation")
+_AFTER = ("sel_I", "sel_E", "U", "p", "cotuning", "loss", "modulation")
 
 
 def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
@@ -78,30 +72,22 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
     the mean influence in the three highest bins of RF correlation (Fig 4d).
     """
     C = list(local["conditions"])
-    sw0, sw1, after = local["sweep_before"], local["sweep_after"], local["after"]
+    sw0, sw1 = local["sweep_before"], local["sweep_after"]
     ref = C.index(P) if P in C else 0  # before learning: any condition of the seed
-    gI0 = selectivity(sw0, ref)[1]
-    gE0 = selectivity(sw0, ref)[0]
-    NE, rho0 = local["before"].NE, float(NETWORK.get().rho0)  # rho0: same at every scale
-    q: dict[str, float] = dict(sel_I_before=_median(gI0), sel_E_before=_median(gE0),
-                               cotuning_before=_median(current_similarity(sw0, ref)),
-                               loss_before=homeostatic_loss(sw0, ref, NE, rho0),
-                               modulation_before=_modulation(sw0, ref))
+    rho0 = float(NETWORK.get().rho0)  # the same at every scale
+    before: dict[str, float] = {}
+    q: dict[str, float] = {}
     for b, c in enumerate(C):
-        gE, gI = selectivity(sw1, b)
-        U, p = mann_whitney(gI0, gI)
-        q.update({f"{c}.sel_I": _median(gI), f"{c}.sel_E": _median(gE), f"{c}.U": float(U),
-                  f"{c}.p": float(p), f"{c}.cotuning": _median(current_similarity(sw1, b)),
-                  f"{c}.loss": homeostatic_loss(sw1, b, NE, rho0),
-                  f"{c}.modulation": _modulation(sw1, b)})
         th = theta
         if c == H:  # detection threshold relative to the heavy-tailed weights (Fig 3-S2d)
             th = float(host.max(to_numpy(local["before"].W_IE)[b])) * 1e-2
-        fr = sampling_fractions(after, sw1, b, n=n, repeats=repeats, alpha=alpha, theta=th)
-        for k, v in fr.items():
-            q[f"{c}.frac_{k}"] = float(v["frac_significant"])
-            if v.get("frac_ge_ref") is not None:  # where the paper gives a reference r
-                q[f"{c}.ge_{k}"] = float(v["frac_ge_ref"])
+        m = condition_measures(local, b, before=ref, n=n, repeats=repeats, alpha=alpha,
+                               theta=th, rho0=rho0)
+        # the same network before learning for every condition
+        before = {f"{k}_before": m[f"{k}_before"] for k in _BEFORE}
+        q.update({f"{c}.{k}": m[k] for k in _AFTER})
+        q.update({f"{c}.{k}": v for k, v in m.items() if k.startswith(("frac_", "ge_"))})
+    q = {**before, **q}
     if P in C:
         h, iP = local["history"], C.index(P)
         for name in ("IE", "EI"):
@@ -114,12 +100,12 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
     if gradient is not None:
         gs0, gs1 = gradient["sweep_before"], gradient["sweep_after"]
         gG0 = selectivity(gs0, 0)[1]
-        q["grad.sel_I_before"] = _median(gG0)
+        q["grad.sel_I_before"] = float(host.median(gG0))
         for b, c in enumerate(gradient["conditions"]):
             gG = selectivity(gs1, b)[1]
-            q[f"grad.{c}.sel_I"] = _median(gG)
+            q[f"grad.{c}.sel_I"] = float(host.median(gG))
             q[f"grad.{c}.p"] = float(mann_whitney(gG0, gG)[1])
-            q[f"grad.{c}.cotuning"] = _median(current_similarity(gs1, b))
+            q[f"grad.{c}.cotuning"] = float(host.median(current_similarity(gs1, b)))
             if c == P:
                 fr = sampling_fractions(gradient["after"], gs1, b, n=n, repeats=repeats,
                                         alpha=alpha, theta=theta)
