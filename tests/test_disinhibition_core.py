@@ -31,7 +31,7 @@ from eicore.disinhibition import (
     vector_field,
 )
 from eicore.disinhibition.network import cross_entropy
-from eicore.errors import ConfigurationError, ShapeError
+from eicore.errors import ConfigurationError, ConvergenceError, ShapeError
 
 XP = B.get_xp("numpy")
 CFG = MicrocircuitConfig()
@@ -148,6 +148,33 @@ def test_fixed_point_matches_default_ode_float32():
     cl = closed_loop_steady_state(p, CFG, x, Q, ys, init=ol)
     cl_ode, _ = integrate_network(p, CFG, x, Q=Q, y_star=ys, init=ol)
     assert max(float(np.abs(a - b).max()) for a, b in zip(cl.flat(), cl_ode.flat())) < 5e-3
+
+
+def test_closed_loop_damped_restart_when_the_plain_iteration_flips(monkeypatch):
+    """A strong feedback loop (Q scaled 100-fold) puts an eigenvalue of the outer map at
+    -1: the plain iteration flips between two controller values for ever (as one sample of
+    a Fashion-MNIST 3x256 batch did after 38 epochs). The damped restart converges, to the
+    ODE's steady state."""
+    import eicore.disinhibition.dynamics as dynamics
+
+    p, x, labels = small_problem(seed=0, scale=2.0)
+    ys = soft_targets(labels, 4)
+    ol = open_loop_steady_state(p, CFG, x, tol=1e-12)
+    Q = [100.0 * q for q in feedback_weights(p, CFG, ol)]
+    kw = dict(init=ol, tol=1e-10, layer_tol=1e-12)
+    with monkeypatch.context() as m:
+        m.setattr(dynamics, "CL_DAMPING", (1.0,))
+        with pytest.raises(ConvergenceError, match="integrate the ODE"):
+            closed_loop_steady_state(p, CFG, x, Q, ys, **kw)
+    cl, n_outer = closed_loop_steady_state(p, CFG, x, Q, ys, return_iterations=True, **kw)
+    assert 100 < n_outer < 200  # the plain attempt, then the first damped one
+    f = vector_field(cl, p, CFG, x, Q, ys)  # |dc| <= 1e-10, amplified by 100 Q / tau_I
+    assert max(float(np.abs(a).max()) for a in f.flat()) < 1e-6
+    cl_ode, info = integrate_network(p, CFG, x, Q=Q, y_star=ys, init=ol, rtol=1e-8, atol=1e-10,
+                                     T=10.0, max_steps=20000, dtmax=1e-2)
+    assert bool(info.converged.all())
+    for a, b in zip(cl.flat(), cl_ode.flat()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_closed_loop_identities():
