@@ -247,6 +247,33 @@ def test_cli_run_status_list(tmp_path, capsys):
     assert "CPU hours" in capsys.readouterr().out
 
 
+def test_a_failing_task_stops_the_run_unless_keep_going(tmp_path, monkeypatch, serial, capsys):
+    """One failing task: by default the run stops there; with keep_going (``--keep-going``)
+    every other task is run and stored, the failure is reported, its checkpoint kept, and a
+    later run (cause fixed) resumes it and completes the sweep as if nothing had failed."""
+    monkeypatch.setenv("EICORE_SELFTEST_FAIL", "1")
+    store = Store(tmp_path)
+    with pytest.raises(RuntimeError, match="self-test failure of seed 1"):
+        runs.run(SELF, "ci", store=store, batch=1)
+    report = runs.run(SELF, "ci", store=store, batch=1, keep_going=True, checkpoint_every=0)
+    assert len(report.failed) == 3 and all("seed 1" in why for _, why in report.failed)
+    assert all(t.values("seed") == [1] for t, _ in report.failed)
+    assert "3 failed" in str(report)
+    status = store.status(runs.get(SELF), "ci")
+    assert len(status.done) == 9 and len(status.missing) == 3
+    assert all(store.checkpoint_path(t).exists() for t, _ in report.failed)
+    assert main(["run", SELF, "--scale", "ci", "--store", str(tmp_path), "--batch", "1",
+                 "--keep-going", "--no-progress"]) == 1
+    assert capsys.readouterr().out.count("failed: ") == 3
+    monkeypatch.delenv("EICORE_SELFTEST_FAIL")
+    report = runs.run(SELF, "ci", store=store, batch=1)
+    assert len(report.written) == 3 and not report.failed
+    assert all(e.meta["resumed"] for e in report.written)  # from the kept checkpoints
+    got = _arrays(store)
+    for k in serial:
+        np.testing.assert_array_equal(got[k], serial[k])
+
+
 def test_concurrent_runs_share_tasks(tmp_path):
     """Two processes running the same sweep (e.g. two chapters) never run a task twice."""
     store = tmp_path / "store"

@@ -180,12 +180,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run(exp, s, store=store, only=only, batch=args.batch, workers=args.workers,
                  scheduler=args.scheduler, checkpoint_every=args.checkpoint_every,
                  progress=progress, max_tasks=args.max_tasks,
-                 keep_checkpoints=args.keep_checkpoints,
+                 keep_checkpoints=args.keep_checkpoints, keep_going=args.keep_going,
                  on_result=None if progress else lambda e: print(
                      f"  stored {e.path.name}: {len(e.points)} points, "
                      f"{e.meta.get('wall_seconds', 0):.1f} s", flush=True))
     print(report)
-    return 0
+    for task, why in report.failed:
+        print(f"failed: {task.key}  {task.describe()}: {why}")
+    return 1 if report.failed else 0
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
@@ -299,6 +301,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run at most N of the missing tasks")
     p.add_argument("--keep-checkpoints", action="store_true",
                    help="keep each task's last checkpoint as <key>.ckpt-final")
+    p.add_argument("--keep-going", action="store_true",
+                   help="when a task fails, run the others on; list the failures at the end "
+                        "(exit status 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     p.set_defaults(func=cmd_run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,11 +100,14 @@ class RunReport:
     skipped_points: int = 0
     written: list[Entry] = field(default_factory=list)
     wall_seconds: float = 0.0
+    #: Tasks that raised, with the error in one line (only with ``keep_going``).
+    failed: list[tuple[Task, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
+        failed = f", {len(self.failed)} failed" if self.failed else ""
         return (f"{self.experiment} [{self.scale}]: {len(self.written)} of {len(self.tasks)} "
-                f"task(s) run and stored, {self.skipped_points} point(s) already in the store, "
-                f"{self.wall_seconds:.1f} s")
+                f"task(s) run and stored{failed}, {self.skipped_points} point(s) already in "
+                f"the store, {self.wall_seconds:.1f} s")
 
 
 def plan(experiment: str | Experiment, scale: str | None = None, *,
@@ -124,7 +128,8 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         workers: int = 1, scheduler: str | None = None, client: Any = None,
         checkpoint_every: float = 300.0, progress: bool | None = None,
         on_result: Callable[[Entry], None] | None = None, same_code: bool = False,
-        max_tasks: int | None = None, keep_checkpoints: bool = False) -> RunReport:
+        max_tasks: int | None = None, keep_checkpoints: bool = False,
+        keep_going: bool = False) -> RunReport:
     """Run the selected points of an experiment that the store does not hold yet.
 
     ``workers=1`` (and no ``scheduler``/``client``) runs the tasks in this process, one
@@ -132,6 +137,10 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
     worker processes; ``scheduler`` connects to a running Dask scheduler; ``client`` uses
     a given ``distributed.Client``. Every finished task is written to the store as soon as
     it is back. Progress bars default to on in a terminal, off otherwise.
+
+    A task that raises stops the run, unless ``keep_going``: the other tasks then run on,
+    and the failed ones are listed in :attr:`RunReport.failed` (their checkpoints stay, so
+    that a later run resumes them from there once the cause is fixed).
     """
     exp = get(experiment)
     s = current_scale(scale)
@@ -148,10 +157,11 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         return report
     if client is None and scheduler is None and int(workers) <= 1:
         _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                    keep_checkpoints, same_code)
+                    keep_checkpoints, same_code, keep_going)
     else:
         _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
-                  workers=int(workers), scheduler=scheduler, client=client)
+                  workers=int(workers), scheduler=scheduler, client=client,
+                  keep_going=keep_going)
     report.wall_seconds = time.perf_counter() - t0
     return report
 
@@ -180,8 +190,17 @@ def _landed(entry: Entry, report: RunReport, on_result, bar) -> None:
         bar.update(1)
 
 
+def _failed(task: Task, exc: BaseException, report: RunReport, keep_going: bool) -> None:
+    """Book a task that raised (``keep_going``), or raise again."""
+    if not keep_going or not isinstance(exc, Exception):
+        raise exc
+    why = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    report.failed.append((task, why))
+    print(f"  failed {task.key} ({task.describe()}): {why}", file=sys.stderr, flush=True)
+
+
 def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                keep_checkpoints=False, same_code=False):
+                keep_checkpoints=False, same_code=False, keep_going=False):
     """Run the tasks one after another. Tasks that another process is running (several
     `eicore run` processes on one store, e.g. a job array) are passed over and taken up
     again at the end, so that each process works on a task nobody else holds."""
@@ -199,13 +218,19 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                     if bar is not None:
                         bar.update(1)
                     continue
-                _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                             keep_checkpoints, bar)
+                try:
+                    _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                                 keep_checkpoints, bar)
+                except Exception as exc:
+                    _failed(task, exc, report, keep_going)
             if busy and len(busy) == len(pending):  # all held elsewhere: wait for the first
                 task, busy = busy[0], busy[1:]
                 if store.claim(task, same_code=same_code):
-                    _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                                 keep_checkpoints, bar)
+                    try:
+                        _run_claimed(task, store, report, checkpoint_every, progress,
+                                     on_result, keep_checkpoints, bar)
+                    except Exception as exc:
+                        _failed(task, exc, report, keep_going)
                 elif bar is not None:
                     bar.update(1)
             pending = busy
@@ -241,7 +266,7 @@ def _dask():
 
 
 def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, workers,
-              scheduler, client):
+              scheduler, client, keep_going=False):
     distributed = _dask()
     own_cluster = own_client = None
     try:
@@ -280,7 +305,11 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
         try:
             for fut in distributed.as_completed(futures):
                 task = futures[fut]
-                arrays, info = fut.result()
+                try:
+                    arrays, info = fut.result()
+                except Exception as exc:
+                    _failed(task, exc, report, keep_going)
+                    continue
                 entry = store.write(task, arrays, info)
                 Context(store.checkpoint_path(task)).discard()
                 _landed(entry, report, on_result, bar)

@@ -3,9 +3,13 @@
 Each point is a random walk of ``steps`` steps with its own seed and step size, advanced in
 chunks with a checkpoint after each: cheap enough for the tests of the store, the
 checkpoints, the command line and Dask, and sensitive to any change in the random stream.
+A task that holds the seed named by the environment variable ``EICORE_SELFTEST_FAIL``
+raises an error after its first chunk (the tests of failing tasks).
 """
 
 from __future__ import annotations
+
+import os
 
 from ..backend import host
 from ..scale import Preset
@@ -33,7 +37,10 @@ def run(task: Task, ctx) -> dict:
         )
     size = host.asarray(task.values("step_size"), dtype=float)
     bar = ctx.progress(p.steps, "steps", done=state["done"])
+    fail = os.environ.get("EICORE_SELFTEST_FAIL")
     while state["done"] < p.steps:
+        if fail is not None and state["done"] and int(fail) in task.values("seed"):
+            raise RuntimeError(f"self-test failure of seed {fail}")
         n = min(p.chunk, p.steps - state["done"])
         steps = host.stack([g.standard_normal(n) for g in state["gens"]])
         state["x"] = state["x"] + size * steps.sum(axis=1)
