@@ -139,6 +139,23 @@ def test_interrupted_task_resumes_bitwise(tmp_path):
         np.testing.assert_array_equal(got[k], ref[k])
 
 
+def test_resumed_task_records_the_time_of_every_segment(tmp_path):
+    """A resumed task's entry counts the wall and CPU time of the segments before the
+    resume too (up to their last checkpoint), not only the last process's."""
+    from eicore.runs.runner import execute
+    exp = runs.get(SLOW)
+    task = exp.tasks("ci", batch=1)[0]
+    ck = tmp_path / "t.ckpt"
+    src = exp.running_source_hash()
+    with pytest.raises(Interrupted):  # 5 of the 20 chunks of 30 ms sleep
+        exp.run(task, Context(ck, every=0, stop_after=5, source=src))
+    ctx = Context(ck, every=0, source=src)
+    _, info = execute(task, ctx=ctx)
+    assert info["resumed"] and ctx.prior[0] >= 5 * 0.03
+    assert info["wall_seconds"] >= 20 * 0.03  # both segments: every chunk's sleep
+    assert info["cpu_seconds"] >= ctx.prior[1] > 0
+
+
 def test_checkpoint_of_other_code_is_not_resumed(tmp_path, capfd):
     """A checkpoint written by other source (or in the pre-header format) starts over."""
     import pickle

@@ -120,6 +120,9 @@ class Context:
         self.saves = 0
         self._last = time.monotonic()
         self.resumed = False
+        # this process's start, and the (wall, CPU) seconds of the segments before a resume
+        self._start = (time.perf_counter(), time.process_time())
+        self.prior = (0.0, 0.0)
         # (wall time, units done, total units, CPU time) of the first and latest updates
         self.first_units: tuple[float, float, float, float] | None = None
         self.last_units: tuple[float, float, float, float] | None = None
@@ -140,6 +143,7 @@ class Context:
             why = f"by other code (source {saved.get('source')}, now {self.source})"
         else:
             self.resumed = True
+            self.prior = tuple(saved.get("spent", (0.0, 0.0)))
             return saved["state"]
         print(f"eicore: checkpoint {self.path.name} was written {why}; starting the task "
               "over", file=sys.stderr)
@@ -152,13 +156,19 @@ class Context:
         now = time.monotonic()
         if not force and now - self._last < self.every:
             return False
-        saved = dict(format=_FORMAT, source=self.source, state=state)
+        saved = dict(format=_FORMAT, source=self.source, state=state, spent=self.spent())
         atomic_write_bytes(self.path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
         self._last = now
         self.saves += 1
         if self.stop_after is not None and self.saves >= self.stop_after:
             raise Interrupted(f"stopped after {self.saves} checkpoint(s)")
         return True
+
+    def spent(self) -> tuple[float, float]:
+        """Wall-clock and CPU seconds the task has taken so far, over all its segments up to
+        their last checkpoint and this process (work lost after a checkpoint not counted)."""
+        return (self.prior[0] + time.perf_counter() - self._start[0],
+                self.prior[1] + time.process_time() - self._start[1])
 
     def discard(self) -> None:
         """Delete the checkpoint (after the result is safely stored)."""

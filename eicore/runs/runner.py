@@ -66,9 +66,10 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
     exp.source_hash()
     t0, c0 = time.perf_counter(), time.process_time()
     result = dict(exp.run(task, ctx))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     info = dict(
-        wall_seconds=round(time.perf_counter() - t0, 3),
-        cpu_seconds=round(time.process_time() - c0, 3),
+        wall_seconds=round(wall + ctx.prior[0], 3),  # over every segment of a resumed task
+        cpu_seconds=round(cpu + ctx.prior[1], 3),
         peak_rss_mib=round(_peak_rss_mib(), 1),
         resumed=ctx.resumed,
         worker=f"{socket.gethostname()}:{os.getpid()}",
