@@ -219,19 +219,13 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                     if bar is not None:
                         bar.update(1)
                     continue
-                try:
-                    _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                                 keep_checkpoints, bar)
-                except Exception as exc:
-                    _failed(task, exc, report, keep_going)
+                _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                             keep_checkpoints, bar, keep_going)
             if busy and len(busy) == len(pending):  # all held elsewhere: wait for the first
                 task, busy = busy[0], busy[1:]
                 if store.claim(task, same_code=same_code):
-                    try:
-                        _run_claimed(task, store, report, checkpoint_every, progress,
-                                     on_result, keep_checkpoints, bar)
-                    except Exception as exc:
-                        _failed(task, exc, report, keep_going)
+                    _run_claimed(task, store, report, checkpoint_every, progress, on_result,
+                                 keep_checkpoints, bar, keep_going)
                 elif bar is not None:
                     bar.update(1)
             pending = busy
@@ -241,8 +235,9 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
 
 
 def _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                 keep_checkpoints, bar):
-    """Run a task whose lock this process holds, store it, release the lock."""
+                 keep_checkpoints, bar, keep_going=False):
+    """Run a task whose lock this process holds, store it, release the lock (a task that
+    raises: see :func:`_failed`)."""
     try:
         ckpt = store.checkpoint_path(task)
         ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store)
@@ -251,6 +246,9 @@ def _run_claimed(task, store, report, checkpoint_every, progress, on_result,
         if keep_checkpoints and ckpt.exists():
             os.replace(ckpt, ckpt.with_suffix(".ckpt-final"))
         ctx.discard()
+    except Exception as exc:
+        _failed(task, exc, report, keep_going)
+        return
     finally:
         store.release(task)
     _landed(entry, report, on_result, bar)
