@@ -14,8 +14,8 @@ from ..backend import host, to_numpy
 from ..measures import expected_r2, mann_whitney
 from .analysis import current_similarity, sampling_fractions, selectivity
 
-__all__ = ["LABELS", "PAPER", "angles_by_trial", "compare", "condition_measures",
-           "homeostatic_loss", "measure", "modulation"]
+__all__ = ["LABELS", "PAPER", "after_measures", "angles_by_trial", "before_measures", "compare",
+           "condition_measures", "homeostatic_loss", "measure", "modulation"]
 
 #: The paper's numbers where its text gives them (condition -> measure -> value).
 PAPER = {
@@ -91,31 +91,38 @@ def _median(x: Any) -> float:
     return float(host.median(to_numpy(x)))
 
 
-def condition_measures(res: dict[str, Any], b: int, *, before: int | None = None, n: int = 100,
-                       repeats: int = 10000, alpha: float = 0.01, theta: float = 1e-4,
-                       rho0: float = 1.0) -> dict[str, float]:
-    """The measures of network ``b`` of a :func:`trained_conditions` result after learning,
-    and of network ``before`` (default ``b``) before learning.
+def before_measures(res: dict[str, Any], b: int, *, rho0: float = 1.0) -> dict[str, float]:
+    """The measures of network ``b`` of a :func:`trained_conditions` result before learning:
+    ``sel_E_before``/``sel_I_before`` (median skewness, Eq 6), ``cotuning_before`` (median
+    E/I current similarity), ``loss_before`` (Eq 3) and ``modulation_before``
+    (:func:`modulation`). Every condition of a seed starts from the same network, so one
+    call serves them all."""
+    sw0, NE = res["sweep_before"], res["before"].NE
+    gE0, gI0 = selectivity(sw0, b)
+    return dict(sel_E_before=_median(gE0), sel_I_before=_median(gI0),
+                cotuning_before=_median(current_similarity(sw0, b)),
+                loss_before=homeostatic_loss(sw0, b, NE, rho0),
+                modulation_before=modulation(sw0, b))
+
+
+def after_measures(res: dict[str, Any], b: int, *, before: int | None = None, n: int = 100,
+                   repeats: int = 10000, alpha: float = 0.01, theta: float = 1e-4,
+                   rho0: float = 1.0) -> dict[str, float]:
+    """The measures of network ``b`` of a :func:`trained_conditions` result after learning.
 
     Keys: ``sel_E``/``sel_I`` (median skewness, Eq 6), ``U``/``p`` (Mann-Whitney test of PV
-    selectivity against the network before learning), ``cotuning`` (median E/I current
-    similarity), ``loss`` (Eq 3), ``modulation`` (:func:`modulation`), each also with the
-    suffix ``_before``; ``frac_<correlation>`` (fraction of the ``repeats`` samples of ``n``
-    synapses with a significant positive Pearson r, Figs 1e, 2f, 3e) and ``ge_<correlation>``
-    where the paper gives a reference r (the fraction at or above it). Both
-    :func:`measure` and :func:`eicore.assemblies.summary.quantities` are built on it.
+    selectivity against network ``before`` before learning, default ``b``), ``cotuning``
+    (median E/I current similarity), ``loss`` (Eq 3), ``modulation`` (:func:`modulation`);
+    ``frac_<correlation>`` (fraction of the ``repeats`` samples of ``n`` synapses with a
+    significant positive Pearson r, Figs 1e, 2f, 3e) and ``ge_<correlation>`` where the
+    paper gives a reference r (the fraction at or above it).
     """
     before = b if before is None else before
-    sw0, sw1 = res["sweep_before"], res["sweep_after"]
-    NE = res["before"].NE
-    gE0, gI0 = selectivity(sw0, before)
+    sw1, NE = res["sweep_after"], res["before"].NE
+    gI0 = selectivity(res["sweep_before"], before)[1]
     gE1, gI1 = selectivity(sw1, b)
     U, p = mann_whitney(gI0, gI1)
-    out = dict(sel_E_before=_median(gE0), sel_I_before=_median(gI0),
-               cotuning_before=_median(current_similarity(sw0, before)),
-               loss_before=homeostatic_loss(sw0, before, NE, rho0),
-               modulation_before=modulation(sw0, before),
-               sel_E=_median(gE1), sel_I=_median(gI1), U=float(U), p=float(p),
+    out = dict(sel_E=_median(gE1), sel_I=_median(gI1), U=float(U), p=float(p),
                cotuning=_median(current_similarity(sw1, b)),
                loss=homeostatic_loss(sw1, b, NE, rho0), modulation=modulation(sw1, b))
     fr = sampling_fractions(res["after"], sw1, b, n=n, repeats=repeats, alpha=alpha, theta=theta)
@@ -124,6 +131,18 @@ def condition_measures(res: dict[str, Any], b: int, *, before: int | None = None
         if v.get("frac_ge_ref") is not None:
             out[f"ge_{k}"] = float(v["frac_ge_ref"])
     return out
+
+
+def condition_measures(res: dict[str, Any], b: int, *, before: int | None = None, n: int = 100,
+                       repeats: int = 10000, alpha: float = 0.01, theta: float = 1e-4,
+                       rho0: float = 1.0) -> dict[str, float]:
+    """:func:`before_measures` of network ``before`` (default ``b``) and
+    :func:`after_measures` of network ``b``, in one dict. Both :func:`measure` and
+    :func:`eicore.assemblies.summary.quantities` are built on these two."""
+    before = b if before is None else before
+    return {**before_measures(res, before, rho0=rho0),
+            **after_measures(res, b, before=before, n=n, repeats=repeats, alpha=alpha,
+                             theta=theta, rho0=rho0)}
 
 
 def measure(res: dict[str, Any], condition: str, *, n: int = 100, repeats: int = 10000,

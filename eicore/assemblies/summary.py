@@ -26,7 +26,7 @@ from .analysis import (
     sampling_fractions,
     selectivity,
 )
-from .claims import condition_measures
+from .claims import after_measures, before_measures
 from .presets import NETWORK
 
 __all__ = ["NOT_RUN", "PARTLY", "Held", "claim_rows", "holds", "label", "over_seeds",
@@ -75,19 +75,17 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
     sw0, sw1 = local["sweep_before"], local["sweep_after"]
     ref = C.index(P) if P in C else 0  # before learning: any condition of the seed
     rho0 = float(NETWORK.get().rho0)  # the same at every scale
-    before: dict[str, float] = {}
-    q: dict[str, float] = {}
+    # the same network before learning for every condition
+    m0 = before_measures(local, ref, rho0=rho0)
+    q: dict[str, float] = {f"{k}_before": m0[f"{k}_before"] for k in _BEFORE}
     for b, c in enumerate(C):
         th = theta
         if c == H:  # detection threshold relative to the heavy-tailed weights (Fig 3-S2d)
             th = float(host.max(to_numpy(local["before"].W_IE)[b])) * 1e-2
-        m = condition_measures(local, b, before=ref, n=n, repeats=repeats, alpha=alpha,
-                               theta=th, rho0=rho0)
-        # the same network before learning for every condition
-        before = {f"{k}_before": m[f"{k}_before"] for k in _BEFORE}
+        m = after_measures(local, b, before=ref, n=n, repeats=repeats, alpha=alpha,
+                           theta=th, rho0=rho0)
         q.update({f"{c}.{k}": m[k] for k in _AFTER})
         q.update({f"{c}.{k}": v for k, v in m.items() if k.startswith(("frac_", "ge_"))})
-    q = {**before, **q}
     if P in C:
         h, iP = local["history"], C.index(P)
         for name in ("IE", "EI"):
