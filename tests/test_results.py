@@ -1,8 +1,10 @@
 """The paper-scale results committed under book/results/ (a result store made with
 `eicore run ... --store book/results`).
 
-Chapters load them instead of recomputing. They must match the current presets: a result
-made with other preset values is stale, and this test names the experiment to re-run.
+Chapters load them instead of recomputing. They must match the current presets at their
+scale (every scale folder present: ``full``, and ``reduced`` for the experiments run at a
+reduced protocol): a result made with other preset values is stale, and this test names the
+experiment to re-run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from eicore import runs
+from eicore.scale import SCALES
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
 MAX_BYTES = 30 * 2**20
@@ -41,13 +44,22 @@ def _experiments() -> list:
     return found or [pytest.param(None, marks=pytest.mark.skip(reason="no results committed"))]
 
 
-@pytest.mark.parametrize("name", _experiments())
-def test_committed_results_match_the_presets(name):
-    """Every entry is valid (checksum) and made with the current preset values."""
-    store = runs.Store(RESULTS)
+def _problems(root: Path, name: str) -> list[str]:
+    """What is wrong with the entries of experiment ``name`` in the store at ``root``, in
+    every scale folder it has (full, reduced, ...): stale (each scale's entries against the
+    current preset values at that scale), corrupt, incomplete, committed running files."""
+    store = runs.Store(root)
     problems = []
-    for scale_dir in sorted(p for p in (RESULTS / name).iterdir() if p.is_dir()):
+    for scale_dir in sorted(p for p in (root / name).iterdir() if p.is_dir()):
         scale = scale_dir.name
+        if scale not in SCALES:
+            problems.append(f"{name}: {scale_dir} is not a scale folder (one of "
+                            f"{', '.join(SCALES)})")
+            continue
+        if not runs.get(name).has_scale(scale):
+            problems.append(f"{name} [{scale}]: the experiment has no {scale} protocol; give "
+                            f"its presets {scale} values again or delete {scale_dir}")
+            continue
         st = store.status(name, scale, verify=True)
         for e in st.stale:
             problems.append(f"{name} [{scale}]: {e.path.name} was made with other preset "
@@ -60,5 +72,30 @@ def test_committed_results_match_the_presets(name):
         for ck in _tracked(scale_dir, "*.ckpt*") + _tracked(scale_dir, "*.lock"):
             problems.append(f"{name} [{scale}]: {ck} (a running task's file) is committed")
         for js in scale_dir.glob("*.json"):
-            assert json.loads(js.read_text())["scale"] == scale
+            if json.loads(js.read_text()).get("scale") != scale:
+                problems.append(f"{name} [{scale}]: {js.name} records another scale")
+    return problems
+
+
+@pytest.mark.parametrize("name", _experiments())
+def test_committed_results_match_the_presets(name):
+    """Every entry, at every scale stored (full, reduced, ...), is valid (checksum) and made
+    with the current preset values at that scale."""
+    problems = _problems(RESULTS, name)
     assert not problems, "\n".join(problems)
+
+
+def test_the_check_covers_every_scale(tmp_path, reduced_experiment):
+    """The check above judges the full and the reduced entries, each against its own
+    preset values, and names the scale to re-run."""
+    name = reduced_experiment
+    runs.run(name, "full", store=runs.Store(tmp_path), only={"step_size": [1.0]})
+    rep = runs.run(name, "reduced", store=runs.Store(tmp_path), only={"step_size": [1.0]})
+    assert _problems(tmp_path, name) == []
+    meta = json.loads(rep.written[0].path.read_text())
+    meta["params"][name]["steps"] = 4000  # the full value, in a reduced entry
+    rep.written[0].path.write_text(json.dumps(meta))
+    (problem,) = _problems(tmp_path, name)
+    assert problem.startswith(f"{name} [reduced]: ") and "--scale reduced" in problem
+    (tmp_path / name / "huge").mkdir()
+    assert any("huge is not a scale folder" in p for p in _problems(tmp_path, name))

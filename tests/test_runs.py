@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -468,3 +469,106 @@ def test_sweep_size_keys_do_not_make_points_stale(tmp_path):
     st = store.status(SELF, "ci")
     assert not st.stale and len(st.done) == 4
     assert runs.get(SELF)._sweep_keys() == {"seeds", "step_size"}
+
+
+def test_reduced_scale_is_stored_and_labelled_apart(tmp_path, reduced_experiment, capsys):
+    """A run at scale ``reduced`` lands in ``<store>/<name>/reduced/`` with the reduced
+    preset values; it is loaded at ``reduced`` and never at ``full``."""
+    name = reduced_experiment
+    exp = runs.get(name)
+    assert exp.has_scale("reduced") and not runs.get(SELF).has_scale("reduced")
+    assert all(exp.has_scale(s) for s in ("ci", "full", "smoke"))
+    store = Store(tmp_path)
+    rep = runs.run(name, "reduced", store=store)
+    assert len(rep.written) == 2
+    files = sorted(p.name for p in (tmp_path / name / "reduced").iterdir())
+    assert len(files) == 4 and not (tmp_path / name / "full").exists()
+    meta = rep.written[0].meta
+    assert meta["scale"] == "reduced"
+    assert meta["params"][name]["steps"] == 1000 and meta["params"][name]["chunk"] == 500
+    ds = runs.paper_results(name, "reduced", store=store)
+    assert ds.attrs["scale"] == "reduced" and ds.attrs["done"] == 4
+    assert ds.attrs["missing"] == 0 and ds["path"].shape == (2, 2, 2)
+    assert runs.paper_results(name, "full", store=store) is None
+    (row,) = runs.run_facts("reduced", store=store, names=[name, SELF])  # SELF: no row
+    assert row["experiment"] == name and row["done"] == row["points"] == 4
+    assert row["stale"] == 0 and row["entries"] == 2 and row["cpu_hours"] >= 0
+    # the stale check compares a reduced entry with the reduced values
+    assert not store.status(name, "reduced").stale
+    e = rep.written[0]
+    meta = json.loads(e.path.read_text())
+    meta["params"][name]["steps"] = 4000  # the full value: stale at reduced
+    e.path.write_text(json.dumps(meta))
+    assert len(store.status(name, "reduced").stale) == 1
+    # every experiment, at every scale, the way the appendix goes through them
+    for s in ("ci", "full", "reduced", "smoke"):
+        for n, x in runs.experiments(include_hidden=True).items():
+            if x.has_scale(s):
+                assert sorted(map(str, (dict(p) for t in x.tasks(s) for p in t.points))) == \
+                    sorted(map(str, x.points(s))), (n, s)
+    assert all(r["experiment"] != SELF for r in runs.run_facts("reduced", store=store))
+    # `eicore list --scale reduced`: only the experiments with a reduced protocol
+    assert main(["list", "--all", "--scale", "reduced"]) == 0
+    out = capsys.readouterr().out
+    assert name in out and f"{SELF} " not in out and "dendritic.fig4b_bars" not in out
+    with pytest.raises(ConfigurationError, match="has no reduced protocol"):
+        runs.get(SELF).points("reduced")
+
+
+def test_cli_run_reduced_into_its_own_folder(tmp_path, reduced_experiment, capsys):
+    name = reduced_experiment
+    assert main(["run", name, "--scale", "reduced", "--store", str(tmp_path),
+                 "--only", "step_size=1.0", "--no-progress"]) == 0
+    assert f"{name} [reduced]" in capsys.readouterr().out
+    assert len(list((tmp_path / name / "reduced").glob("*.json"))) == 1
+    assert main(["status", name, "--scale", "reduced", "--store", str(tmp_path)]) == 0
+    assert "2/4 points done" in capsys.readouterr().out
+
+
+def test_estimate_writes_json(tmp_path, reduced_experiment, capsys):
+    name = reduced_experiment
+    path = tmp_path / "sub" / "estimate.json"
+    argv = ["estimate", name, "--scale", "reduced", "--seconds", "5", "--seeds", "0-1",
+            "--only", "step_size=0.5,1.0", "--batch", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert main([*argv, "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    strip = lambda text: re.sub(r"[0-9][0-9.e+-]*", "#", text)  # times differ
+    assert strip(out) == strip(printed)  # --json prints nothing else
+    rec = json.loads(path.read_text())
+    assert [p.name for p in path.parent.iterdir()] == ["estimate.json"]  # no temporary left
+    assert (rec["experiment"], rec["scale"]) == (name, "reduced")
+    assert rec["selection"] == {"only": {"step_size": ["0.5", "1.0"]}, "seeds": [0, 1],
+                                "batch": 1}
+    assert rec["slice_seconds"] == 5
+    assert [g["separate"] for g in rec["groups"]] == [{"step_size": 0.5}, {"step_size": 1.0}]
+    for g in rec["groups"]:
+        assert (g["tasks"], g["points_per_task"], g["points"]) == (2, 1, 2)
+        assert g["measured"] in ("whole", "extrapolated") and g["timed_seconds"] >= 0
+        assert g["task_wall_seconds"] > 0 and g["task_cpu_seconds"] >= 0 and g["peak_mib"] > 0
+    tot = rec["total"]
+    assert (tot["tasks"], tot["points"]) == (4, 4)
+    assert tot["wall_seconds"] == pytest.approx(sum(g["group_wall_seconds"]
+                                                    for g in rec["groups"]))
+    assert tot["cpu_hours"] == pytest.approx(tot["cpu_seconds"] / 3600)
+    assert tot["peak_mib"] == max(g["peak_mib"] for g in rec["groups"])
+    for key in ("eicore", "commit", "date", "backend", "device"):
+        assert rec[key], key
+    assert rec["backend"] == "numpy" and rec["date"].endswith("+00:00")
+    assert {"host", "python", "numpy", "platform", "cpu", "cpus"} <= set(rec["host"])
+    assert main(["estimate", name, "--json", str(tmp_path)]) == 1  # a folder: one-line error
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_cli_reduced_without_a_reduced_protocol_is_one_line(tmp_path):
+    for cmd in ("run", "estimate", "status"):
+        res = _cli(cmd, SELF, "--scale", "reduced", "--store", str(tmp_path), timeout=60) \
+            if cmd != "estimate" else _cli(cmd, SELF, "--scale", "reduced", timeout=60)
+        assert res.returncode == 1, res
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1, res.stderr
+        assert lines[0].startswith(f"eicore: error: experiment '{SELF}' has no reduced "
+                                   "protocol"), lines[0]
+        assert "run it at scale 'full' or 'ci'" in lines[0]
+    assert not (tmp_path / SELF).exists()

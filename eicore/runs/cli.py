@@ -2,12 +2,15 @@
 
 ::
 
-    eicore list [--scale full]
-    eicore estimate dendritic.fig4b_bars --scale full [--seconds 20]
+    eicore list [--scale full|reduced]
+    eicore estimate dendritic.fig4b_bars --scale full [--seconds 20] [--json FILE]
     eicore run dendritic.fig4b_bars --scale full --only p_corr=0.7,0.9 --seeds 0-4 \\
         [--store DIR] [--workers N | --scheduler tcp://host:8786] [--backend numpy|cupy] \\
         [--batch N] [--checkpoint-every SECONDS]
     eicore status dendritic.fig4b_bars --scale full [--store DIR] [--verify]
+
+``--scale reduced`` (a shortened paper protocol, stored apart from ``full``) exists only for
+the experiments whose presets declare it; ``eicore list --scale reduced`` lists them.
 
 Every bad argument ends in one line that says what to do, and a non-zero exit status
 (2 for a usage error, 1 for anything else eicore refuses). ``python -m eicore`` is the same.
@@ -99,13 +102,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     s = current_scale(args.scale)
     rows = []
     for name, exp in experiments(include_hidden=args.all).items():
+        if not exp.has_scale(s):  # at reduced: only the experiments with a reduced protocol
+            continue
         pts = exp.points(s)
         tasks = exp.tasks(s)
         axes = " x ".join(f"{a}({len(v)})" for a, v in exp.sweep(s).items())
         presets = ", ".join(p.name for p in exp.presets)
         rows.append((name, axes, len(pts), len(tasks), exp.batch, presets, exp.doc))
+    if not rows:
+        print(f"no experiment has a protocol at scale {s!r}" + (
+            " (only presets with reduced values have one)" if s == "reduced" else ""))
+        return 0
     w = max([len(r[0]) for r in rows] + [10])
-    print(f"experiments at scale {s!r} (points = sweep size; tasks at the default batch)")
+    only_some = "only those with a reduced protocol; " if s == "reduced" else ""
+    print(f"experiments at scale {s!r} ({only_some}points = sweep size; tasks at the default "
+          "batch)")
     print(f"{'experiment':<{w}}  {'points':>6}  {'tasks':>5}  {'batch':>5}  sweep / presets")
     for name, axes, npts, ntask, batch, presets, doc in rows:
         print(f"{name:<{w}}  {npts:>6}  {ntask:>5}  {batch:>5}  {axes}")
@@ -198,6 +209,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     exp = _experiment(args.experiment)
     s = current_scale(args.scale)
     only = _parse_only(args.only, args.seeds)
+    target = _json_target(args.json) if args.json else None
     _set_backend(args.backend)
     tasks = exp.tasks(s, batch=args.batch, only=only)
     if not tasks:
@@ -209,6 +221,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
           f"of up to {args.seconds:g} s of the first task of each group here", flush=True)
     total_wall = total_cpu = 0.0
     peak = 0.0
+    rows: list[dict[str, Any]] = []
     for key, ts in groups.items():
         t = ts[0]
         ctx = Context(None, budget=args.seconds)
@@ -238,10 +251,71 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         print(f"  {label}: {len(ts)} task(s) of up to {len(t)} points; one task "
               f"{_hours(per_wall)} ({how}; {_hours(per_cpu)} CPU); group "
               f"{_hours(per_wall * n_like)}; peak memory {mem:.0f} MiB", flush=True)
+        rows.append(dict(
+            separate={a: t.points[0].get(a) for a in exp.separate},
+            tasks=len(ts), points=sum(len(x) for x in ts), points_per_task=len(t),
+            task_wall_seconds=per_wall, task_cpu_seconds=per_cpu,
+            measured="whole" if finished else "extrapolated", timed_seconds=wall,
+            group_wall_seconds=per_wall * n_like, group_cpu_seconds=per_cpu * n_like,
+            peak_mib=mem,
+        ))
     print(f"total: {_hours(total_wall)} on one core ({total_cpu / 3600:.3g} CPU hours) for "
           f"{len(tasks)} task(s); peak memory of one task about {peak:.0f} MiB (process RSS); "
           f"with N worker processes the wall time is about total / N")
+    if target is not None:
+        sel = _parse_only(args.only, None)
+        _write_estimate(target, dict(
+            experiment=exp.name, scale=s,
+            selection=dict(only=sel or None,
+                           seeds=_parse_range(args.seeds) if args.seeds is not None else None,
+                           batch=exp.batch if args.batch is None else int(args.batch)),
+            groups=rows,
+            total=dict(tasks=len(tasks), points=sum(len(t) for t in tasks),
+                       wall_seconds=total_wall, cpu_seconds=total_cpu,
+                       cpu_hours=total_cpu / 3600.0, peak_mib=peak),
+            slice_seconds=args.seconds,
+        ))
     return 0
+
+
+def _json_target(path: str):
+    """``path`` as a :class:`~pathlib.Path` that a JSON file can be written to (checked
+    before any timing, so that a bad ``--json`` fails at once)."""
+    from pathlib import Path
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigurationError(f"--json {path}: is a directory; name a file, e.g. "
+                                 f"{target / 'estimate.json'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"--json {path}: cannot create its folder ({exc.strerror}); "
+                                 "name a file in a writable folder") from None
+    if not os.access(target.parent, os.W_OK):
+        raise ConfigurationError(f"--json {path}: its folder is not writable; name a file "
+                                 "in a writable folder")
+    return target
+
+
+def _write_estimate(target, record: dict[str, Any]) -> None:
+    """Write an estimate ``record``, with the host, version, commit, date and backend, to
+    ``target`` as JSON, atomically (a temporary file, then :func:`os.replace`)."""
+    import datetime as dt
+    import json
+
+    from .context import atomic_write_bytes
+    from .registry import jsonable
+    from .runner import _backend_info
+    from .store import _version, git_commit, host_info
+
+    record = dict(record, host=host_info(hardware=True), eicore=_version(),
+                  commit=git_commit(), date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                  **_backend_info())
+    try:
+        atomic_write_bytes(target, (json.dumps(jsonable(record), indent=1) + "\n").encode())
+    except OSError as exc:
+        raise ConfigurationError(f"--json {target}: cannot write ({exc.strerror})") from None
 
 
 def _hours(seconds: float) -> str:
@@ -255,14 +329,17 @@ def _hours(seconds: float) -> str:
 # --------------------------------------------------------------------------- parser
 def _parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="eicore", description="Run the registered experiments of the book at "
-                 "ci or full scale, store their results, resume, and spread sweeps on Dask.")
+                 "ci, full or reduced scale, store their results, resume, and spread sweeps "
+                 "on Dask.")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p, experiment=True):
         if experiment:
             p.add_argument("experiment", help="a name from `eicore list`")
         p.add_argument("--scale", default=None,
-                       help="ci, full or smoke (default: $EICORE_SCALE or ci)")
+                       help="ci, full, reduced or smoke (default: $EICORE_SCALE or ci); "
+                            "reduced: a shortened paper protocol, for the experiments that "
+                            "have one")
 
     def selection(p):
         p.add_argument("--only", action="append", metavar="AXIS=V1,V2",
@@ -281,6 +358,8 @@ def _parser() -> argparse.ArgumentParser:
     selection(p)
     p.add_argument("--seconds", type=float, default=20.0, help="length of each timed slice")
     p.add_argument("--backend", choices=("numpy", "cupy", "strict"), default=None)
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the estimate (per group and total, with the host) as JSON")
     p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("run", help="run the missing tasks and store each as it finishes")

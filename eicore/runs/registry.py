@@ -14,8 +14,10 @@ al. 2021: two rules x 21 pair correlations x 50 seeds). It declares
   axis runs over the task's points (``coords`` name arrays shared by all points instead,
   such as the pattern counts of a learning curve).
 
-Chapters, the command line (``eicore run``) and Dask workers all go through the same
-``run``. See the appendix chapter *Reproducing at full scale*.
+An experiment runs at the scales ``ci``, ``full`` and ``smoke``, and at ``reduced`` only
+if its presets declare reduced values (:meth:`Experiment.has_scale`). Chapters, the
+command line (``eicore run``) and Dask workers all go through the same ``run``. See the
+appendix chapter *Reproducing at full scale*.
 """
 
 from __future__ import annotations
@@ -155,9 +157,26 @@ class Experiment:
                                    if (n == package or n.startswith(package + "."))
                                    and getattr(m, "__file__", None)}))
 
-    def params(self, scale: str | None = None) -> dict[str, Params]:
-        """Parameters of every preset at ``scale`` (default ``EICORE_SCALE``)."""
+    def has_scale(self, scale: str | None = None) -> bool:
+        """True if the experiment can run at ``scale``: every scale but ``reduced``, which
+        needs reduced values in each of its presets (:attr:`Preset.has_reduced`). Code
+        that goes through all experiments at one scale (``eicore list``, the appendix)
+        skips the others."""
         s = current_scale(scale)
+        return s != "reduced" or all(p.has_reduced for p in self.presets)
+
+    def params(self, scale: str | None = None) -> dict[str, Params]:
+        """Parameters of every preset at ``scale`` (default ``EICORE_SCALE``); a one-line
+        :class:`~eicore.errors.ConfigurationError` if the experiment has no protocol at
+        ``scale`` (see :meth:`has_scale`)."""
+        s = current_scale(scale)
+        if not self.has_scale(s):
+            lacking = [p.name for p in self.presets if not p.has_reduced]
+            have = [n for n, e in experiments().items() if e.has_scale(s)]
+            raise ConfigurationError(
+                f"experiment {self.name!r} has no {s} protocol (no {s} values in preset "
+                f"{', '.join(map(repr, lacking))}); run it at scale 'full' or 'ci' "
+                f"({s} protocols exist for: {', '.join(have) or 'no experiment yet'})")
         return {p.name: p.get(s) for p in self.presets}
 
     def param_values(self, scale: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The paper-scale results that come with the book (``book/results``, a :class:`Store`).
 
-They were made with ``eicore run <experiment> --scale full --store book/results`` and are
-committed with the book, so that a chapter can show them without recomputing: its
+They were made with ``eicore run <experiment> --scale full --store book/results`` (or
+``--scale reduced`` for the experiments whose full protocol is beyond a workstation: a
+shortened paper protocol, stored under ``<experiment>/reduced/`` and never mixed with
+``full``) and are committed with the book, so that a chapter can show them without recomputing: its
 "At the paper's scale" section calls :func:`paper_results`, which only loads. A checkout
 without them (or a store elsewhere, ``$EICORE_RESULTS``) gives ``None`` and the chapter
 says that the run is missing.
@@ -36,6 +38,10 @@ def paper_results(experiment: str, scale: str = "full", *,
     """The stored results of ``experiment`` at ``scale`` (an :class:`xarray.Dataset`
     labelled by the sweep axes), restricted to ``only`` (e.g. ``{"dt": [3.0]}``), or
     ``None`` when none of the selected points has a valid entry. Nothing is computed.
+    ``scale="reduced"`` loads the reduced runs (``ds.attrs["scale"]`` says which); they
+    are never returned for ``"full"``, nor full runs for ``"reduced"``. An experiment
+    without a reduced protocol raises a one-line
+    :class:`~eicore.errors.ConfigurationError` at ``"reduced"``.
     The seed axis is the preset's, unshifted by ``EICORE_SEED_OFFSET``
     (:func:`~eicore.runs.seeds.no_seed_offset`): these are fixed, committed runs.
 
@@ -57,13 +63,19 @@ def paper_results(experiment: str, scale: str = "full", *,
 
 def run_facts(scale: str = "full", *, store: Store | str | os.PathLike | None = None,
               names: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """One row per registered experiment: points done of the sweep at ``scale``, tasks,
-    summed CPU and wall hours, the largest peak memory (MiB) of a task, the backends and
-    the dates of the stored entries. For the full-scale appendix."""
+    """One row per registered experiment (or per name in ``names``): points done of the
+    sweep at ``scale``, tasks, summed CPU and wall hours, the largest peak memory (MiB) of
+    a task, the backends and the dates of the stored entries. For the full-scale appendix.
+
+    Experiments that cannot run at ``scale`` (at ``"reduced"``: those without a reduced
+    protocol, see :meth:`~eicore.runs.Experiment.has_scale`) have no row, whether listed
+    in ``names`` or not."""
     st = store if isinstance(store, Store) else Store(store or results_dir())
     rows = []
     for name in names or experiments():
         exp = get(name)
+        if not exp.has_scale(scale):
+            continue
         status = st.status(exp, scale)
         metas = [e.meta for e in status.entries]
         rows.append(dict(

@@ -16,7 +16,8 @@ Both files are written atomically, the ``.npz`` first and the ``.json`` last, so
 exists only once its data is complete; an ``.npz`` without its ``.json`` (a process killed
 in between) is ignored. An entry whose ``.npz`` does not match the recorded checksum, or
 whose ``.json`` cannot be read, is **corrupt**: reported, never loaded. An entry whose
-preset values differ from the current preset is **stale**: reported, never mixed in
+preset values differ from the current preset at the entry's scale (``reduced`` entries
+against the reduced values) is **stale**: reported, never mixed in
 (values that only size the sweep, such as the number of seeds, are not compared: see
 :meth:`~eicore.runs.Experiment.protocol_values`).
 
@@ -44,7 +45,7 @@ from ..errors import ConfigurationError, CorruptDataError, EicoreError
 from .context import atomic_write_bytes
 from .registry import Experiment, Task, get, jsonable
 
-__all__ = ["Entry", "Status", "Store", "default_root", "git_commit"]
+__all__ = ["Entry", "Status", "Store", "default_root", "git_commit", "host_info"]
 
 FORMAT = 1
 
@@ -70,6 +71,29 @@ def git_commit() -> str:
         return sha + ("+dirty" if dirty else "")
     except Exception:
         return "unknown"
+
+
+def host_info(*, hardware: bool = False) -> dict[str, Any]:
+    """The host facts every entry records: ``host`` (name), ``python`` and ``numpy``
+    versions; with ``hardware``, also ``platform``, ``machine``, ``cpu`` (the model, from
+    ``/proc/cpuinfo`` where there is one) and ``cpus`` (logical cores), for estimates."""
+    info: dict[str, Any] = dict(host=socket.gethostname(), python=platform.python_version(),
+                                numpy=host.__version__)
+    if hardware:
+        info.update(platform=platform.platform(), machine=platform.machine(),
+                    cpu=_cpu_model(), cpus=os.cpu_count())
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def _sha256(data: bytes) -> str:
@@ -263,9 +287,7 @@ class Store:
             eicore=_version(),
             commit=git_commit(),
             date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            host=socket.gethostname(),
-            python=platform.python_version(),
-            numpy=host.__version__,
+            **host_info(),
             **jsonable(dict(info)),
         )
         atomic_write_bytes(path.with_suffix(".npz"), raw)
