@@ -223,7 +223,8 @@ def closed_loop_steady_state(
     the period-2 orbit of an eigenvalue of the map's Jacobian at or below -1), the
     iteration restarts from ``init`` with the next damping factor of :data:`CL_DAMPING`,
     which pulls such eigenvalues back inside the unit circle; the fixed point, and so the
-    result, is the same. Only if every factor fails does it raise
+    result, is the same. A damped attempt moves ``beta`` times as far per iteration, so it
+    gets ``max_iter / beta`` iterations. Only if every factor fails does it raise
     :class:`~eicore.errors.ConvergenceError`. ``return_iterations`` counts the outer
     iterations of all attempts.
 
@@ -237,7 +238,7 @@ def closed_loop_steady_state(
     for beta in CL_DAMPING:
         uE = list(init.uE) if init is not None else [None] * params.n_hidden_layers
         c = xp.zeros_like(y_star)
-        for _ in range(max_iter):
+        for _ in range(round(max_iter / beta)):
             n_outer += 1
             r = None
             for l in range(params.n_hidden_layers):
@@ -257,9 +258,9 @@ def closed_loop_steady_state(
         break
     else:
         raise ConvergenceError(
-            f"closed-loop fixed point did not converge in {max_iter} outer iterations at any "
-            f"damping {CL_DAMPING} (last |dc| = {delta:.2e}); integrate the ODE instead "
-            f"(integrate_network)"
+            f"closed-loop fixed point did not converge at any damping {CL_DAMPING} "
+            f"({max_iter} / damping outer iterations each; last |dc| = {delta:.2e}); integrate "
+            f"the ODE instead (integrate_network)"
         )
     uI = [cfg.act_E(u) - feedback_drive(q, c) for u, q in zip(uE, Q)]
     u_out = a_out + c
