@@ -103,7 +103,7 @@ def test_bars_interrupted_and_resumed_is_bitwise_equal(tmp_path):
 
 def test_variants_both_kinds_in_one_task_equal_alone_and_resume(tmp_path):
     exp = get("dendritic.figS3_variants")
-    kw = dict(n_train=800, n_test=10, side=2)
+    kw = dict(n_train=800, test_every=200, n_test=10, side=2)
     pts = exp.points("ci")  # (DB, SB, simultaneous, slow, decay) x 2 seeds
     sel = [pts[1], pts[2], pts[7], pts[9]]
     task = _tiny(exp.name, VARIANTS_S3, sel, **kw)

@@ -3,7 +3,9 @@
 ``full`` follows the authors' scripts (Priesemann-Group/dendritic_balance; raw learning
 rates, multiplied by dt in ms inside the rules). ``ci`` shortens training by one to two
 orders of magnitude and raises the learning rates and the annealing rate to match; the
-chapters say so. ``smoke`` (tiny) only runs every code path.
+chapters say so. ``reduced`` (Figs 5 and 6A only) runs the paper's time step and network
+sizes with the ci rates and a shortened training. ``smoke`` (tiny) only runs every code
+path.
 """
 
 from __future__ import annotations
@@ -85,6 +87,15 @@ _SCENES_FULL = dict(
     eta_b=6e-3, eta_sigma=7e-8, sigma_final=0.36, F_scale=0.0, slow_down_at=200_000,
 )  # fmt: skip
 
+# The reduced protocol of Figs 5 and 6A (``--scale reduced``): the full protocol (hundreds of
+# CPU hours) shortened to about 5 CPU hours, at the paper's dt = 0.1 ms and network sizes
+# (Fig 6A: 80 neurons), with the ci learning rates, annealing and starting weights, training
+# for 300 patterns per neuron (three times the ci's) and 200 test patches.
+_SCENES_REDUCED = dict(
+    n_test=200, **{k: _SCENES_CI[k] for k in ("eta_F", "eta_D", "eta_W", "eta_sigma", "F_scale",
+                                               "slow_down_at")},
+)  # fmt: skip
+
 # Fig 5: a network of n_z neurons trains for max(n_train, n_train_per_neuron * n_z)
 # patterns with n_tests tests. At ci scale the training grows with the number of neurons,
 # so that every neuron fires about as many spikes (the population rate is fixed).
@@ -101,6 +112,8 @@ SCENES = Preset(
     doc="Fig 5 (PNAS 4D): natural-image patches, loss vs number of neurons at 1000 Hz",
     smoke=dict(n_z=[8, 16], dt=1.0, n_train_per_neuron=10, n_tests=2, n_test=20, seeds=2,
                n_patches=2000),
+    reduced=dict(n_z=[200, 100, 50], n_train=0, n_train_per_neuron=300, n_tests=10,
+                 **_SCENES_REDUCED),
 )  # fmt: skip
 
 VARIANTS_S3 = Preset(
@@ -108,13 +121,15 @@ VARIANTS_S3 = Preset(
     ci=dict(
         p_corr=0.7, side=4, seeds=5, n_train=8000, test_every=2000, n_test=200, dt=1.0,
         rho=0.015, sigma_final=0.316, eta_sigma=2e-6, eta_D=1e-3, eta_b=1e-2, mult=20.0,
+        F_on=500,
     ),
     full=dict(
         p_corr=0.7, side=4, seeds=10, n_train=1_000_000, test_every=50_000, n_test=500,
         dt=1.0, rho=0.015, sigma_final=0.316, eta_sigma=7e-8, eta_D=5e-5, eta_b=1e-2,
-        mult=1.0,
+        mult=1.0, F_on=10_000,
     ),
-    doc="Fig S3: learned DB variants vs analytic DB and SB on 4x4 bars, p = 0.7",
+    doc="Fig S3: learned DB variants vs analytic DB and SB on 4x4 bars, p = 0.7 (the decay "
+    "variant learns F from pattern F_on on)",
     smoke=dict(seeds=1, n_train=540, n_test=10, dt=2.0),
 )  # fmt: skip
 
@@ -130,6 +145,8 @@ DELAYS_SCENES = Preset(
     doc="Fig 6A (PNAS 5A): natural-image patches, loss vs transmission delay (= dt)",
     smoke=dict(n_z=16, dts=[1.0, 2.0], n_train=100, test_every=50, n_test=20, n_patches=2000,
                seeds=2),
+    reduced=dict(n_z=80, dts=[0.1, 0.25, 0.5, 1.0, 2.0, 3.0], n_train=24_000, test_every=3000,
+                 **_SCENES_REDUCED),
 )  # fmt: skip
 
 # Fig S2. Raw S2 rates per variant, in the order of ``variants`` (the authors' figS2

@@ -63,10 +63,6 @@ __all__ = ["RULES", "S_VARIANTS", "Job", "balance_correlation", "coincident_frac
 RULES = ("SB", "DB")
 #: Variants of Figs S2/S3: analytic DB, SB, and the three learned DB variants.
 S_VARIANTS = ("DB", "SB", "simultaneous", "slow", "decay")
-#: Fig S3: the decay variant learns F from this pattern on (both scales).
-S3_F_ON = 500
-
-
 def _seed(base: int, s: int):
     """Seed of replicate ``s`` of a network whose first replicate uses ``base``."""
     return base if int(s) == 0 else [int(base), int(s)]
@@ -444,9 +440,8 @@ def _variant_index(v: str) -> int:
 
 def _s3_tests(p, kind: str) -> list[int]:
     if kind == "somatic":
-        return chunk_ends(p.n_train, p.n_train // 4)
-    rest = p.n_train - S3_F_ON
-    return [S3_F_ON] + chunk_ends(rest, rest // 3, S3_F_ON)
+        return chunk_ends(p.n_train, p.test_every)
+    return [p.F_on] + chunk_ends(p.n_train - p.F_on, p.test_every, p.F_on)
 
 
 def _s2_tests(q, kind: str) -> list[int]:
@@ -477,7 +472,8 @@ def run_figS3_variants(task: Task, ctx) -> dict:
     """Fig S3 (chapter 07): the learned DB variants (simultaneous, slow, decay) vs analytic
     DB and SB on 4x4 bars at p = 0.7, learning rates x ``mult``. SB and DB run in one batch
     (noise seeds ``r * seeds + s``), the dendritic variants in another (``100 + r * seeds +
-    s``); the decay variant learns F from pattern 500 on. Stores the curves (NaN-padded:
+    s``); the decay variant learns F from pattern ``F_on`` on (the inhibition and decoder
+    learn from the start). Tests every ``test_every`` patterns. Stores the curves (NaN-padded:
     the two kinds test at different patterns), F, the bars matched uniquely and the
     correlation of the learned inhibition with ``-F D``."""
     p = task.p
@@ -515,7 +511,7 @@ def run_figS3_variants(task: Task, ctx) -> dict:
                                F_init="const", F_scale=0.001, **common)
             sim = Simulation(net, noise_seeds=[100 + n for n in noise])
             return Trainer(sim, _s3_tests(p, kind), p.n_test,
-                           schedule=PhaseSchedule([(S3_F_ON, {"eta_F": eta_F_on})]))
+                           schedule=PhaseSchedule([(p.F_on, {"eta_F": eta_F_on})]))
 
         def streams(ss=ss, B=B):
             return (BarsStream([p.p_corr] * B, seeds=ss, side=p.side),
