@@ -27,9 +27,7 @@ def reduced_experiment() -> str:
 
     Sweeps: ci 2 step sizes x 2 seeds; full 3 x 4; reduced (full, shorter) 2 x 2. The step
     size is a ``separate`` axis, so an estimate has one group per step size."""
-    from eicore.runs import Experiment, register
-    from eicore.runs.seeds import seed_values
-    from eicore.runs.selftest import run
+    from eicore.runs.selftest import walk_experiment
     from eicore.scale import Preset
 
     preset = Preset(
@@ -39,16 +37,7 @@ def reduced_experiment() -> str:
         reduced=dict(steps=1000, seeds=2, step_size=[0.5, 1.0]),
         doc="random walks with a reduced protocol; tests of the reduced scale",
     )
-    exp = register(Experiment(
-        name="runs.selftest_reduced",
-        run=run,
-        presets=(preset,),
-        axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
-        batch=2,
-        separate=("step_size",),
-        dims=dict(path=("chunk",), chunk_end=("chunk",)),
-        coords=("chunk_end",),
-        doc="random walks at ci, full and reduced scale (tests of the reduced scale)",
-        hidden=True,
-    ))
+    exp = walk_experiment(preset, batch=2, separate=("step_size",),
+                          doc="random walks at ci, full and reduced scale (tests of the "
+                              "reduced scale)")
     return exp.name

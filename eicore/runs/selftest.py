@@ -55,18 +55,26 @@ def run(task: Task, ctx) -> dict:
                 chunk_end=host.arange(1, len(state["path"]) + 1) * p.chunk)
 
 
-SELFTEST_EXPERIMENT = register(Experiment(
-    name="runs.selftest",
-    run=run,
-    presets=(SELFTEST,),
-    axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
-    batch=4,
-    separate=(),
-    dims=dict(path=("chunk",), chunk_end=("chunk",)),
-    coords=("chunk_end",),
-    doc="random walks with checkpoints (tests of the runner)",
-    hidden=True,
-))
+def walk_experiment(preset: Preset, *, batch: int, doc: str,
+                    separate: tuple[str, ...] = ()) -> Experiment:
+    """Register a hidden random-walk experiment (:func:`run`) named after ``preset``: the
+    sweep is step size x seed, the outputs a path per chunk (the tests of the runner)."""
+    return register(Experiment(
+        name=preset.name,
+        run=run,
+        presets=(preset,),
+        axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
+        batch=batch,
+        separate=separate,
+        dims=dict(path=("chunk",), chunk_end=("chunk",)),
+        coords=("chunk_end",),
+        doc=doc,
+        hidden=True,
+    ))
+
+
+SELFTEST_EXPERIMENT = walk_experiment(
+    SELFTEST, batch=4, doc="random walks with checkpoints (tests of the runner)")
 
 SELFTEST_SLOW = Preset(
     "runs.selftest_slow",
@@ -75,14 +83,5 @@ SELFTEST_SLOW = Preset(
     doc="random walks that take about 0.6 s per task; tests of kills and resumes",
 )
 
-SELFTEST_SLOW_EXPERIMENT = register(Experiment(
-    name="runs.selftest_slow",
-    run=run,
-    presets=(SELFTEST_SLOW,),
-    axes=lambda p: dict(step_size=p.step_size, seed=seed_values(p.seeds)),
-    batch=2,
-    dims=dict(path=("chunk",), chunk_end=("chunk",)),
-    coords=("chunk_end",),
-    doc="slow random walks (tests of the runner)",
-    hidden=True,
-))
+SELFTEST_SLOW_EXPERIMENT = walk_experiment(
+    SELFTEST_SLOW, batch=2, doc="slow random walks (tests of the runner)")
