@@ -28,11 +28,14 @@ from eicore.assemblies import (
     train,
 )
 from eicore.assemblies.experiment import learning_rates, response_sweep
-from eicore.backend import to_numpy
+from eicore.backend import get_xp, to_numpy
 from eicore.errors import ConfigurationError, ConvergenceError, ShapeError
 
 SMALL = dict(n_stim=4, n_pref=3, NI=8, J_EE=1.0)  # 64 stimuli, NE = 27, NI = 8; weaker E-E
 
+
+#: The active backend (EICORE_BACKEND), for tests that run the model on it.
+XB = get_xp()
 
 def small(seed=3, xp=xnp, dtype=None, **kw):
     return build_network(NETWORK.get(**SMALL), seed, xp=xp, dtype=dtype, **kw)
@@ -90,10 +93,11 @@ def test_solver_matches_small_step_euler_small_network():
 def test_solver_matches_small_step_euler_full_network():
     net = build_network(NETWORK.get(), 1)
     stim = np.array([0, 100, 777, 1500])
-    b = net.drive(xnp.asarray(stim))
-    h0 = cold_start(1, 4, net.NE, net.NI, xnp, xnp.float32)
+    b = net.drive(XB.asarray(stim))
+    h0 = cold_start(1, 4, net.NE, net.NI, XB, XB.float32)
     h, _ = steady_state(net.full_matrix(), b, h0, net.tau(), tol=0.005)
     h_ref = euler_reference(net.full_matrix(), b, h0, net.tau(), dt=1.0, T=3000.0)
+    h, h_ref = to_numpy(h), to_numpy(h_ref)
     assert np.abs(np.maximum(h, 0) - np.maximum(h_ref, 0)).max() < 0.05
 
 
@@ -144,17 +148,17 @@ def test_gradient_rule_equals_finite_differences():
 
 
 def test_iterative_adjoint_matches_direct():
-    net = build_network(NETWORK.get(), 0, dtype=xnp.float64)
+    net = build_network(NETWORK.get(), 0, dtype=XB.float64)
     h = response_sweep(net, [3, 900]).h
     M = net.full_matrix()
     for k in range(2):
-        hk = xnp.asarray(h[:, k, :])
-        e = xnp.concat([hk[:, : net.NE] - 1.0, xnp.zeros((1, net.NI))], axis=1)
-        lam1 = adjoint_direct(M, hk, e)
+        hk = XB.asarray(h[:, k, :])
+        e = XB.concat([hk[:, : net.NE] - 1.0, XB.zeros((1, net.NI), dtype=XB.float64)], axis=1)
+        lam1 = to_numpy(adjoint_direct(M, hk, e))
         lam2, steps = adjoint_iterative(M, hk, e, net.tau(), rtol=1e-7, max_steps=5000)
-        assert np.abs(lam1 - lam2).max() < 1e-5 * np.abs(lam1).max()
-        G1 = gradient_updates(net, hk, 1.0, method="direct")
-        G2 = gradient_updates(net, hk, 1.0, method="iterative", rtol=1e-7)
+        assert np.abs(lam1 - to_numpy(lam2)).max() < 1e-5 * np.abs(lam1).max()
+        G1 = [to_numpy(g) for g in gradient_updates(net, hk, 1.0, method="direct")]
+        G2 = [to_numpy(g) for g in gradient_updates(net, hk, 1.0, method="iterative", rtol=1e-7)]
         for a, b in zip(G1, G2):
             assert np.allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(a).max())
 

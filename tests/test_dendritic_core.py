@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from eicore.backend import get_xp, to_numpy
 from eicore.dendritic import (
     BarsStream,
     SequenceStream,
@@ -22,8 +23,11 @@ from eicore.dendritic.measures import (
 )
 from eicore.errors import ConfigurationError
 
+#: The active backend (EICORE_BACKEND): arrays the tests put into a network live there.
+XB = get_xp()
 
-def _const_stream(x, B, xp=xnp):
+
+def _const_stream(x, B, xp=None):
     return SequenceStream(np.asarray(x, np.float32)[None, :], np.zeros((B, 1), int), xp=xp)
 
 
@@ -32,14 +36,14 @@ def test_spike_statistics_match_sigmoid():
     rng = np.random.default_rng(0)
     F = rng.normal(0, 0.5, (nz, nx)).astype(np.float32)
     net = make_network("SB", n_z=nz, n_x=nx, batch=B, dt=1.0, rho=0.05, sigma_init=0.8, F0=F)
-    net.W = xnp.zeros((B, nz, nz), dtype=xnp.float32)  # no recurrence: independent neurons
-    net.b = xnp.asarray(np.linspace(-1.5, 0.5, nz, dtype=np.float32)[None, :])
+    net.W = XB.zeros((B, nz, nz), dtype=XB.float32)  # no recurrence: independent neurons
+    net.b = XB.asarray(np.linspace(-1.5, 0.5, nz, dtype=np.float32)[None, :])
     x = rng.random(nx).astype(np.float32)
     sim = Simulation(net, noise_seeds=[1])
     out = sim.run(_const_stream(x, B), 300, learn=False, record_loss=False)
     n_steps = 300 * sim.l
     rate = out["counts"][0] / n_steps
-    p = expit((F @ x + np.asarray(net.b)[0]) / 0.8**2)
+    p = expit((F @ x + to_numpy(net.b)[0]) / 0.8**2)
     se = np.sqrt(p * (1 - p) / n_steps)
     assert np.all(np.abs(rate - p) < 5 * se), (rate, p)
 
@@ -68,9 +72,9 @@ def test_dendritic_potentials_sum_to_soma_and_dynamics_agree():
     assert np.allclose(u_ij.sum(axis=2), soma, atol=1e-5)
 
     dn = make_network("slow", n_z=nz, n_x=nx, batch=B, dt=1.0, F0=F)
-    dn.Wd = xnp.asarray(Wd)
+    dn.Wd = XB.asarray(Wd)
     sn = make_network("SB", n_z=nz, n_x=nx, batch=B, dt=1.0, F0=F)
-    sn.W = xnp.asarray(Wd.sum(axis=2))
+    sn.W = XB.asarray(Wd.sum(axis=2))
     pats = rng.random((7, nx)).astype(np.float32)
     order = np.tile(np.arange(7), (B, 1))
     outs = []
@@ -87,10 +91,10 @@ def _one_block(variant, seed=0, **kw):
     rng = np.random.default_rng(seed)
     F = (0.2 + rng.random((nz, nx))).astype(np.float32)
     net = make_network(variant, n_z=nz, n_x=nx, batch=1, dt=1.0, rho=0.05, F0=F, **kw)
-    net.y = xnp.asarray(rng.random((1, nz)).astype(np.float32))
+    net.y = XB.asarray(rng.random((1, nz)).astype(np.float32))
     if variant != "DB":
         Wd = -F.T[None, :, :] * F[:, :, None]  # Wd[j,i,k] = -F_ji F_ki: balanced, D = Fᵀ
-        net.Wd = xnp.asarray(Wd[None])
+        net.Wd = XB.asarray(Wd[None])
     before = net.copy()
     x = rng.random(nx).astype(np.float32)
     sim = Simulation(net, noise_seeds=[seed], presentation_ms=20.0, block_ms=20.0)
@@ -111,9 +115,9 @@ def test_db_input_rule_is_exact_decoder_gradient():
     eta = 1e-5
     before, after, x, s = _one_block("DB", eta_F=eta, eta_D=eta)
     lam = after.lam
-    Y = _traces(np.asarray(before.y, np.float64)[0], s, lam)[1:]  # y(t) incl. current spike
+    Y = _traces(to_numpy(before.y).astype(np.float64)[0], s, lam)[1:]  # y(t) incl. current spike
     assert s.sum() > 0
-    F0 = np.asarray(before.F, np.float64)[0]
+    F0 = to_numpy(before.F).astype(np.float64)[0]
 
     def loss(F):  # Eq 5 with Fᵀ as the decoder: 1/2 sum_t |x - Fᵀ y_t|^2
         return 0.5 * sum(((x - F.T @ y) ** 2).sum() for y in Y)
@@ -126,10 +130,10 @@ def test_db_input_rule_is_exact_decoder_gradient():
             Fp[j, i] += h
             Fm[j, i] -= h
             grad[j, i] = (loss(Fp) - loss(Fm)) / (2 * h)
-    dF = (np.asarray(after.F, np.float64)[0] - F0) / (eta * after.dt)
+    dF = (to_numpy(after.F).astype(np.float64)[0] - F0) / (eta * after.dt)
     np.testing.assert_allclose(dF, -grad, rtol=5e-3, atol=5e-3)
     # the decoder follows the same gradient (Eq 10) with its own D (zero at the start)
-    dD = np.asarray(after.D, np.float64)[0] / (eta * after.dt)
+    dD = to_numpy(after.D).astype(np.float64)[0] / (eta * after.dt)
     np.testing.assert_allclose(dD, sum(np.outer(x, y) for y in Y), rtol=5e-3, atol=5e-3)
 
 
@@ -139,15 +143,15 @@ def test_local_dendritic_rule_equals_gradient_when_balanced(variant):
     kw = {"eta_Fbar": eta, "eta_F": 0.0} if variant == "slow" else {"eta_F": eta}
     before, after, x, s = _one_block(variant, **kw)
     lam = after.lam
-    Yp = _traces(np.asarray(before.y, np.float64)[0], s, lam)[:-1]  # y(t-1)
-    F0 = np.asarray(before.F, np.float64)[0]
+    Yp = _traces(to_numpy(before.y).astype(np.float64)[0], s, lam)[:-1]  # y(t-1)
+    F0 = to_numpy(before.F).astype(np.float64)[0]
     # -dL/dF_ji for L = 1/2 sum_t |x - Fᵀ y(t-1)|^2, times F_ji (the local rule's y_j u_ij)
     neg_grad = sum(np.outer(y, x - F0.T @ y) for y in Yp)
     if variant == "slow":
-        got = (np.asarray(after.Fbar, np.float64)[0] - F0) / (eta * after.dt)
+        got = (to_numpy(after.Fbar).astype(np.float64)[0] - F0) / (eta * after.dt)
         np.testing.assert_allclose(got, F0 * neg_grad, rtol=2e-3, atol=2e-3)
     else:
-        got = (np.asarray(after.F, np.float64)[0] - F0) / (eta * after.dt)
+        got = (to_numpy(after.F).astype(np.float64)[0] - F0) / (eta * after.dt)
         np.testing.assert_allclose(got, neg_grad, rtol=2e-3, atol=2e-3)
 
 
@@ -166,9 +170,9 @@ def test_analytic_inhibition_relation():
     net = make_network(
         ["DB", "SB"], n_z=nz, n_x=nx, batch=B, sigma_init=0.7, F0=rng.random((B, nz, nx))
     )
-    net.D = xnp.asarray(rng.random((B, nx, nz)).astype(np.float32))
-    W = np.asarray(net.somatic_inhibition())
-    F, D = np.asarray(net.F), np.asarray(net.D)
+    net.D = XB.asarray(rng.random((B, nx, nz)).astype(np.float32))
+    W = to_numpy(net.somatic_inhibition())
+    F, D = to_numpy(net.F), to_numpy(net.D)
     np.testing.assert_allclose(W[0], -F[0] @ D[0], rtol=1e-5)
     np.testing.assert_allclose(W[1], np.diag(-(F[1] ** 2).sum(1)), rtol=1e-5)
 
@@ -195,8 +199,8 @@ def test_learned_somatic_inhibition_converges_to_minus_F_D():
     order = rng.integers(0, 40, (1, 2000))
     sim = Simulation(net, noise_seeds=[0])
     sim.run(SequenceStream(pats, order), 1500, record_loss=False)
-    W = np.asarray(net.W)[0]
-    FD = -F @ np.asarray(net.D)[0]
+    W = to_numpy(net.W)[0]
+    FD = -F @ to_numpy(net.D)[0]
     r = np.corrcoef(W.ravel(), FD.ravel())[0, 1]
     assert r > 0.9, r
 
@@ -220,8 +224,8 @@ def test_batch_equals_separate_runs():
     for b in range(3):
         one = make_network(variants[b], batch=1, eta_W=float(eta_W[b]), **kw)
         Simulation(one, noise_seeds=[seeds[b]]).run(BarsStream([pc[b]], [seeds[b]]), 40)
-        np.testing.assert_allclose(np.asarray(one.F)[0], np.asarray(big.F)[b], atol=1e-5)
-        np.testing.assert_allclose(np.asarray(one.D)[0], np.asarray(big.D)[b], atol=1e-5)
+        np.testing.assert_allclose(to_numpy(one.F)[0], to_numpy(big.F)[b], atol=1e-5)
+        np.testing.assert_allclose(to_numpy(one.D)[0], to_numpy(big.D)[b], atol=1e-5)
 
 
 @pytest.mark.parametrize("variants", [["SB", "DB"], ["simultaneous", "slow", "decay"]])
@@ -268,8 +272,8 @@ def test_block_and_per_step_updates_agree():
         sim = Simulation(net, noise_seeds=[3], block_ms=block_ms)
         sim.run(BarsStream([0.5], [4], side=4), 30, record_loss=False)
         nets.append(net)
-    F1, F20 = (np.asarray(n.F)[0] for n in nets)
-    D1, D20 = (np.asarray(n.D)[0] for n in nets)
+    F1, F20 = (to_numpy(n.F)[0] for n in nets)
+    D1, D20 = (to_numpy(n.D)[0] for n in nets)
     assert np.abs(F1).max() > 1e-3
     assert np.abs(F1 - F20).max() < 0.05 * np.abs(F1).max()
     assert np.abs(D1 - D20).max() < 0.05 * np.abs(D1).max()
@@ -316,18 +320,18 @@ def test_phase_schedule_switches_rates():
     sched = phase_schedule([(2, {"eta_W": 1e-3 * sb}), (4, {"eta_F": 2e-3})])
     test = SequenceStream(np.ones((1, 16), np.float32), np.zeros((2, 1), int))
     train(sim, BarsStream([0.0, 0.0], [2, 3], side=4), test, 6, 2, 1, schedule=sched)
-    np.testing.assert_allclose(np.asarray(net.rules["eta_W"]), [1e-3, 0.0])
-    np.testing.assert_allclose(np.asarray(net.rules["eta_F"]), [2e-3, 2e-3])
+    np.testing.assert_allclose(to_numpy(net.rules["eta_W"]), [1e-3, 0.0])
+    np.testing.assert_allclose(to_numpy(net.rules["eta_F"]), [2e-3, 2e-3])
 
 
 def test_per_network_target_rate():
     rho = np.array([0.02, 0.005], np.float32)
     net = make_network(["slow", "decay"], n_z=3, n_x=4, batch=2, dt=0.1, rho=rho, sigma_init=0.5)
     p = rho.astype(np.float64) * 0.1
-    np.testing.assert_allclose(np.asarray(net.b), 0.25 * np.log(p / (1 - p))[:, None] * [1, 1, 1])
-    np.testing.assert_allclose(np.asarray(net.rules["rho"]), rho)
+    np.testing.assert_allclose(to_numpy(net.b), 0.25 * np.log(p / (1 - p))[:, None] * [1, 1, 1])
+    np.testing.assert_allclose(to_numpy(net.rules["rho"]), rho)
     # the starting bias makes each network fire at its own target rate when u = 0
-    np.testing.assert_allclose(expit(np.asarray(net.b)[:, 0] / 0.25), p, rtol=1e-5)
+    np.testing.assert_allclose(expit(to_numpy(net.b)[:, 0] / 0.25), p, rtol=1e-5)
     with pytest.raises(ConfigurationError, match="rho"):
         make_network("DB", n_z=2, n_x=2, dt=1.0, rho=2.0)
     with pytest.raises(ConfigurationError, match="rho"):

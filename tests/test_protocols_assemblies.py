@@ -19,11 +19,17 @@ from eicore.assemblies import (
 )
 from eicore.assemblies import protocols as pr
 from eicore.assemblies.analysis import influence_vs_rf, influence_vs_rf_sums
+from eicore.backend import to_numpy
 from eicore.errors import ConfigurationError
 from eicore.runs import Context, Interrupted, Store, Task, get
 
 TINY_NET = dict(n_stim=4, n_pref=3, NI=8, J_EE=1.0)  # 64 stimuli, NE = 27, NI = 8
 
+
+
+def assert_equal(a, b, **kw):
+    """Bitwise equality of two results, each on any backend."""
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b), **kw)
 
 def tiny_task(name, points, **over):
     exp = get(name)
@@ -50,7 +56,7 @@ def pts(seeds, conds):
 def equal(a, b):
     assert a.keys() == b.keys()
     for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        assert_equal(a[k], b[k], err_msg=k)
 
 
 def test_experiments_registered_with_sane_sweeps():
@@ -98,19 +104,19 @@ def test_train_local_matches_train_and_other_batches():
     eta_E, eta_I = learning_rates(pr.LOCAL_CONDITIONS, p.eta)
     net, hist = train(nets, eta_E=eta_E, eta_I=eta_I, trials=p.trials, tol=p.tol, dt=p.dt,
                       angle=True, angle_every=p.angle_every, seed=0)
-    np.testing.assert_array_equal(res["W_IE"], np.asarray(net.W_IE))
-    np.testing.assert_array_equal(res["loss"], hist.loss)
+    assert_equal(res["W_IE"], to_numpy(net.W_IE))
+    assert_equal(res["loss"], hist.loss)
     # networks and sweeps rebuilt from the stored arrays equal the trained ones
     rebuilt = pr._rebuild(res, pr.LOCAL_CONDITIONS, 0, NETWORK.get("ci", **TINY_NET), "local", p)
     for k in ("W_EI", "W_IE", "V_EI", "V_IE", "W_EE", "z_IE"):
-        np.testing.assert_array_equal(np.asarray(getattr(rebuilt["after"], k)),
-                                      np.asarray(getattr(net, k)), err_msg=k)
-    np.testing.assert_array_equal(rebuilt["sweep_after"].h, response_sweep(net).h)
-    np.testing.assert_array_equal(rebuilt["sweep_before"].exc, response_sweep(nets).exc)
+        assert_equal(getattr(rebuilt["after"], k),
+                                      getattr(net, k), err_msg=k)
+    assert_equal(rebuilt["sweep_after"].h, response_sweep(net).h)
+    assert_equal(rebuilt["sweep_before"].exc, response_sweep(nets).exc)
     two = pr._select(rebuilt, [2, 0])
     assert two["conditions"] == ["input_ko", "plastic"]
-    np.testing.assert_array_equal(two["sweep_after"].rI[1], rebuilt["sweep_after"].rI[0])
-    np.testing.assert_array_equal(two["history"].angle_EI_median[0],
+    assert_equal(two["sweep_after"].rI[1], rebuilt["sweep_after"].rI[0])
+    assert_equal(two["history"].angle_EI_median[0],
                                   rebuilt["history"].angle_EI_median[2])
     # alone, or in a batch with another seed (other stimulus order): bitwise equal (every
     # network has its own solver step and convergence test)
@@ -119,9 +125,9 @@ def test_train_local_matches_train_and_other_batches():
                                Context(None))
     for other, i in ((alone, 0), (mixed, 4 + 2)):
         for k in ("W_IE", "W_EI", "loss"):
-            np.testing.assert_array_equal(other[k][i], res[k][2], err_msg=k)
+            assert_equal(other[k][i], res[k][2], err_msg=k)
     seed1 = pr.run_train_local(tiny_task(name, pts([1], ["plastic"])), Context(None))
-    np.testing.assert_array_equal(mixed["W_EI"][0], seed1["W_EI"][0])
+    assert_equal(mixed["W_EI"][0], seed1["W_EI"][0])
     assert not np.allclose(mixed["W_EI"][0], mixed["W_EI"][4])  # seeds differ
 
 
@@ -159,13 +165,13 @@ def test_perturb_matches_full_influence_and_resumes(tmp_path):
     rE = [tr["sweep_before"].rE[0]] + [tr["sweep_after"].rE[c.index(n)]
                                         for n in pr.PERTURB_NETWORKS[1:]]
     for b in range(4):
-        np.testing.assert_array_equal(whole["influence_mean"][b], infl[b].mean(axis=1))
-        np.testing.assert_array_equal(whole["influence_example"][b], infl[b, 0, :30])
+        assert_equal(whole["influence_mean"][b], infl[b].mean(axis=1))
+        assert_equal(whole["influence_example"][b], infl[b, 0, :30])
         ref = influence_vs_rf(infl[b], cells, rE[b])
         assert whole["rf_slope"][b] == ref["slope"] and whole["rf_r"][b] == ref["r"]
         np.testing.assert_allclose(whole["rf_mean"][b], ref["mean"], rtol=1e-10)
         np.testing.assert_allclose(whole["rf_sem"][b], ref["sem"], rtol=1e-6)
-        np.testing.assert_array_equal(whole["rf_count"][b], ref["count"])
+        assert_equal(whole["rf_count"][b], ref["count"])
 
 
 def test_influence_sums_equal_full_curve():
@@ -221,8 +227,8 @@ def test_train_authors_is_the_authors_mode_of_train():
     net = pr._networks(task.preset(NETWORK), [1], ["plastic"], authors=True)
     one, hist = train(net, eta_E=[p.eta], eta_I=[p.eta], trials=p.trials, decay=p.decay,
                       angle=True, angle_every=p.angle_every, seed=1, mode="authors")
-    np.testing.assert_array_equal(res["W_IE"][1], np.asarray(one.W_IE)[0])
-    np.testing.assert_array_equal(res["loss"][1], hist.loss[0])
+    assert_equal(res["W_IE"][1], to_numpy(one.W_IE)[0])
+    assert_equal(res["loss"][1], hist.loss[0])
     assert np.isfinite(res["angle_IE_median"]).all()
 
 
@@ -236,15 +242,15 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     got = pr.trained_conditions("local", 0, scale="smoke", store=store, stored=True,
                                 conditions=["output_ko", "plastic"])
     assert got["conditions"] == ["output_ko", "plastic"]
-    np.testing.assert_array_equal(got["after"].W_EI, ref["after"].W_EI)
-    np.testing.assert_array_equal(got["sweep_after"].rE, ref["sweep_after"].rE)
+    assert_equal(got["after"].W_EI, ref["after"].W_EI)
+    assert_equal(got["sweep_after"].rE, ref["sweep_after"].rE)
     # the paper-scale measures of a condition, against direct computations
     from eicore.assemblies.claims import measure
     from eicore.measures import skewness
     m = measure(got, "plastic", repeats=50)
-    h = np.asarray(got["sweep_after"].h[1])[:, :got["after"].NE]
+    h = to_numpy(got["sweep_after"].h[1])[:, :got["after"].NE]
     assert m["loss_after"] == pytest.approx(np.mean(0.5 * np.sum((h - 1.0) ** 2, axis=1)))
-    rI = np.asarray(got["sweep_before"].rI[1])
+    rI = to_numpy(got["sweep_before"].rI[1])
     assert m["sel_I_before"] == pytest.approx(np.median(skewness(rI, axis=0)))
     assert all(0 <= m[k] <= 1 for k in m if k.startswith("frac_"))
     assert 0.04 < m["r2_before"] < 0.08  # the paper's E[R^2] = 0.06 before learning

@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
+from eicore.backend import backend_name, to_numpy
 from eicore.dendritic import BarsStream, SequenceStream, Simulation, make_network
 from eicore.dendritic.experiment import Curve, PhaseSchedule, Trainer, chunk_ends, train
 from eicore.dendritic.presets import (
@@ -63,9 +64,16 @@ def _run(task, ctx=None):
 
 
 def _equal(a, b):
+    """Bitwise equal on NumPy (and its device emulation); on a GPU, equal to float32
+    rounding: its matrix products sum in an order that depends on the batch size, which
+    moved results by up to 2e-7 (relative) on an H200, without changing a spike."""
     assert set(a) == set(b)
+    exact = backend_name() in ("numpy", "strict")
     for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        if exact or not np.issubdtype(np.asarray(a[k]).dtype, np.floating):
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-6, atol=0, err_msg=k)
 
 
 def _rows(res, rows):
@@ -168,7 +176,7 @@ def test_trainer_sub_chunks_equal_whole_chunks():
         steps += 1
     assert steps > 4
     np.testing.assert_array_equal(np.asarray(tr.curve.loss), np.asarray(loss))
-    np.testing.assert_array_equal(np.asarray(tr.sim.net.F), np.asarray(sim.net.F))
+    np.testing.assert_array_equal(to_numpy(tr.sim.net.F), to_numpy(sim.net.F))
     assert tr.curve.patterns == [0, 450, 900, 1000]
 
 

@@ -229,7 +229,7 @@ class Trainer:
                                axis=0)
                 h, n_steps = steady_state(M, b, h0, tau, dt=dt, tol=tol)
                 for i, c in enumerate(idx):
-                    self.H[i : i + 1, c : c + 1, :] = h[i : i + 1]
+                    self.H[i : i + 1, c : c + 1, :] = h[i : i + 1, ...]
             self.steps[self.k] = n_steps
             h = h[:, 0, :]
             e = h[:, :NE] - self.rho0
@@ -250,7 +250,7 @@ class Trainer:
                     self.LAM[:, s, :] = lam
                 else:
                     for i, c in enumerate(idx):
-                        self.LAM[i : i + 1, c, :] = lam[i : i + 1]
+                        self.LAM[i : i + 1, c, :] = lam[i : i + 1, ...]
             if self.rule == "local":
                 A_EI, A_IE = local_updates(net, h, self.rho0)
                 if want_angle:
