@@ -36,7 +36,7 @@ import array_api_compat
 import array_api_compat.numpy as _np_xp
 import numpy
 
-from .errors import BackendUnavailableError, ConfigurationError
+from .errors import BackendMixError, BackendUnavailableError, ConfigurationError
 
 __all__ = [
     "BACKENDS",
@@ -163,11 +163,24 @@ def _strict_on_device() -> Any:
 
 
 def namespace(*arrays: Any) -> Any:
-    """The array-API namespace shared by ``arrays`` (Python scalars are ignored)."""
+    """The array-API namespace shared by ``arrays`` (Python scalars are ignored).
+
+    Arrays of two backends (host NumPy arrays beside CuPy or emulated-device arrays) raise
+    :class:`~eicore.errors.BackendMixError`, whose one-line message names the backends and
+    the fix (:func:`asarray` moves host data to the active backend)."""
     arrs = [a for a in arrays if not isinstance(a, int | float | bool | complex) and a is not None]
     if not arrs:
         return get_xp()
-    return array_api_compat.array_namespace(*arrs)
+    try:
+        return array_api_compat.array_namespace(*arrs)
+    except TypeError as exc:
+        if "Multiple namespaces" not in str(exc):
+            raise
+        kinds = sorted({type(a).__module__.split(".")[0] for a in arrs})
+        raise BackendMixError(
+            f"arrays of different backends ({', '.join(kinds)}) in one computation: put the "
+            f"inputs on the active backend ({backend_name()}) with eicore.backend.asarray, "
+            "or read results with eicore.backend.to_numpy") from None
 
 
 def is_numpy_namespace(xp: Any) -> bool:

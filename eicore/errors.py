@@ -8,6 +8,7 @@ missing data, ...), so ``except ValueError`` keeps working.
 from __future__ import annotations
 
 __all__ = [
+    "BackendMixError",
     "BackendUnavailableError",
     "ConfigurationError",
     "ConvergenceError",
@@ -28,6 +29,10 @@ class ConfigurationError(EicoreError, ValueError):
 
 class BackendUnavailableError(EicoreError, RuntimeError):
     """The requested array backend cannot run on this machine."""
+
+
+class BackendMixError(EicoreError, TypeError):
+    """Arrays of two backends (e.g. NumPy and CuPy) were handed to one computation."""
 
 
 class DataNotFoundError(EicoreError, FileNotFoundError):

@@ -134,3 +134,13 @@ def test_only_backend_imports_numpy():
         if p.name != "backend.py" and pat.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_arrays_of_two_backends_are_a_one_line_error():
+    from eicore.errors import BackendMixError
+
+    with pytest.raises(BackendMixError, match=r"different backends \(array_api_strict, numpy\)"):
+        backend.namespace(np.zeros(2), xps.asarray([1.0]))
+    with pytest.raises(TypeError, match="eicore.backend.asarray"):  # still a TypeError
+        backend.namespace(xps.asarray([1.0]), np.ones(3))
+    assert backend.namespace(np.zeros(2), 1.0, None) is backend.namespace(np.zeros(1))
