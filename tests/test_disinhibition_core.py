@@ -196,6 +196,48 @@ def test_closed_loop_damped_attempt_gets_max_iter_over_damping(monkeypatch):
     assert max(float(np.abs(a).max()) for a in f.flat()) < 1e-6
 
 
+def test_closed_loop_retries_a_stalled_float32_batch_in_float64(monkeypatch):
+    """If every damping stalls on float32 inputs, the batch is solved again in float64 with
+    the layers solved to tol / 10, and the state comes back in float32 (a Fashion-MNIST 3x256
+    batch stalled at |dc| = 3.7e-5 with layer_tol = 1e-5 in float32 and in float64, and
+    converged in float64 with layer_tol = 1e-7)."""
+    import eicore.disinhibition.dynamics as dynamics
+    from eicore.disinhibition.network import State
+
+    p, x, labels = small_problem(seed=4)
+    ys = soft_targets(labels, 4)
+    ol = open_loop_steady_state(p, CFG, x, tol=1e-12)
+    Q = feedback_weights(p, CFG, ol)
+    f32 = lambda a: np.asarray(a, np.float32)
+    p32 = p.with_arrays([f32(a) for a in p.arrays()])
+    args32 = (p32, CFG, f32(x), [f32(q) for q in Q], f32(ys))
+    ol32 = State.from_flat([f32(a) for a in ol.flat()])
+    real, seen = dynamics._closed_loop, []
+
+    def stall_in_float32(params, cfg, x, Q, y, init, tol, max_iter, layer_tol):
+        seen.append((str(x.dtype), layer_tol))
+        if x.dtype == np.float32:
+            err = ConvergenceError("stalled")
+            err.n_outer = 700
+            raise err
+        return real(params, cfg, x, Q, y, init, tol, max_iter, layer_tol)
+
+    monkeypatch.setattr(dynamics, "_closed_loop", stall_in_float32)
+    cl, n = closed_loop_steady_state(*args32, init=ol32, tol=1e-9, return_iterations=True)
+    assert seen == [("float32", 1e-5), ("float64", pytest.approx(1e-10))] and n > 700
+    assert all(a.dtype == np.float32 for a in cl.flat())
+    ref = closed_loop_steady_state(p, CFG, x, Q, ys, init=ol, tol=1e-9, layer_tol=1e-10)
+    for a, b in zip(cl.flat(), ref.flat()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # float64 inputs are not retried; a retry that fails too says so
+    monkeypatch.setattr(dynamics, "_closed_loop", lambda *a: (_ for _ in ()).throw(
+        ConvergenceError("stalled")))
+    with pytest.raises(ConvergenceError, match="^stalled$"):
+        closed_loop_steady_state(p, CFG, x, Q, ys, init=ol)
+    with pytest.raises(ConvergenceError, match="stalled; nor in float64"):
+        closed_loop_steady_state(*args32, init=ol32)
+
+
 def test_closed_loop_identities():
     p, x, labels = small_problem(seed=4)
     ys = soft_targets(labels, 4)
