@@ -12,3 +12,14 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 for _var in THREAD_VARS:
     os.environ.setdefault(_var, "1")
+
+
+def sync(xp) -> None:
+    """Wait for the device to finish queued work when ``xp`` is CuPy (a no-op on NumPy and
+    on the emulation), so that a timer reads finished work, not queued launches."""
+    import array_api_compat
+
+    if array_api_compat.is_cupy_namespace(xp):
+        import cupy
+
+        cupy.cuda.Device().synchronize()

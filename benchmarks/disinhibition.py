@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (one BLAS thread; before NumPy)
+import _common  # one BLAS thread (import before NumPy); sync
 
 from eicore import backend
 from eicore.disinhibition import (
@@ -67,13 +67,6 @@ def load_data(xp):
         return xtr, ytr, "sklearn digits upsampled to 784"
 
 
-def sync(xp):
-    if not backend.is_numpy_namespace(xp):
-        import cupy
-
-        cupy.cuda.Device().synchronize()
-
-
 def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, n_networks=None,
                   pretrain=0):
     """Median/best wall and process-CPU seconds per step; ``pretrain`` untimed steps first
@@ -91,10 +84,10 @@ def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, 
     for k in range(pretrain + warmup + steps):
         i = (k * 100) % (n - 100)
         xb, yb = x[i : i + 100], y[i : i + 100]
-        sync(xp)
+        _common.sync(xp)
         c0, t0 = time.process_time(), time.perf_counter()
         info = tr.step(xb, yb)
-        sync(xp)
+        _common.sync(xp)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if k >= pretrain + warmup:
             times.append(dt)
@@ -104,10 +97,10 @@ def time_training(name, rule, hidden, average, x, y, steps, warmup, xp, seed=0, 
     for k in range(max(3, steps // 4)):
         i = (k * 100) % (n - 100)  # wraps on small fallback data sets
         xb = x[i : i + 100]
-        sync(xp)
+        _common.sync(xp)
         t0 = time.perf_counter()
         tr.logits(xb)
-        sync(xp)
+        _common.sync(xp)
         ev.append(time.perf_counter() - t0)
     return {
         "config": name,

@@ -22,21 +22,13 @@ import argparse
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (one BLAS thread; before NumPy)
+import _common  # one BLAS thread (import before NumPy); sync
 
 from eicore import backend
 from eicore.runs.cli import _write_estimate
 from eicore.runs.context import Context, Interrupted
 from eicore.runs.registry import get as get_experiment
 from eicore.scale import current_scale
-
-
-def _sync():
-    xp = backend.get_xp()
-    if "cupy" in xp.__name__:
-        import cupy
-
-        cupy.cuda.Device().synchronize()
 
 
 class _Recording(Context):
@@ -47,7 +39,8 @@ class _Recording(Context):
         self.reports: list[tuple[float, float]] = []
 
     def _units(self, done: float, total: float) -> None:
-        _sync()  # the report marks work finished on the device, not merely queued
+        # the report marks work finished on the device, not merely queued
+        _common.sync(backend.get_xp())
         self.reports.append((time.monotonic(), float(done)))
         super()._units(done, total)
 
@@ -66,7 +59,7 @@ def measure(name: str, batch: int, seconds: float, presentation_ms: float = 100.
         exp.run(task, ctx)
     except Interrupted:
         finished = False
-    _sync()
+    _common.sync(backend.get_xp())
     wall = time.monotonic() - t0
     total = ctx.last_units[2]
     grew = [r for r, prev in zip(ctx.reports[1:], ctx.reports) if r[1] > prev[1]]
