@@ -234,7 +234,8 @@ def closed_loop_steady_state(
     ``return_iterations`` counts the outer iterations of all attempts.
 
     The returned state satisfies ``r^E_l - u^I_l = Q_l^T c`` and ``a_out - u_out + c = 0``
-    exactly, and ``c_int = e / leak``.
+    to the rounding of the input dtype (exactly as computed in that dtype; to float32
+    rounding after the float64 retry, whose state is cast back), and ``c_int = e / leak``.
     """
     check_inputs(params, x, y_star, Q)
     xp = namespace(x)
