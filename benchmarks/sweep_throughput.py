@@ -25,8 +25,8 @@ from pathlib import Path
 import _common  # one BLAS thread (import before NumPy); sync
 
 from eicore import backend
-from eicore.runs.cli import _write_estimate
-from eicore.runs.context import Context, Interrupted
+from eicore.runs.context import Context
+from eicore.runs.estimate import time_slice, write_record
 from eicore.runs.registry import get as get_experiment
 from eicore.scale import current_scale
 
@@ -54,14 +54,9 @@ def measure(name: str, batch: int, seconds: float, presentation_ms: float = 100.
     task = exp.tasks(current_scale("full"), batch=batch)[0]
     ctx = _Recording(seconds)
     t0 = time.monotonic()
-    finished = True
-    try:
-        exp.run(task, ctx)
-    except Interrupted:
-        finished = False
+    sl = time_slice(exp, task, seconds, ctx=ctx)
     _common.sync(backend.get_xp())
-    wall = time.monotonic() - t0
-    total = ctx.last_units[2]
+    wall, finished, total = time.monotonic() - t0, sl.finished, sl.total
     grew = [r for r, prev in zip(ctx.reports[1:], ctx.reports) if r[1] > prev[1]]
     (tf, uf), (tl, ul) = (grew[0], grew[-1]) if len(grew) >= 2 else (ctx.reports[0], grew[-1])
     rate = (ul - uf) / max(tl - tf, 1e-9)  # patterns per second, every network at once
@@ -100,7 +95,7 @@ def main(argv=None) -> int:
         rows.append(r)
         print(f"{r['batch']:>6} {r['patterns_per_second']:>11.2f} "
               f"{r['network_steps_per_second']:>12.3g} {r['task_hours']:>9.2f}", flush=True)
-    _write_estimate(out, dict(experiment=args.experiment, scale="full", rows=rows,
+    write_record(out, dict(experiment=args.experiment, scale="full", rows=rows,
                               slice_seconds=args.seconds))
     print(f"wrote {out}")
     return 0

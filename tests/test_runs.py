@@ -573,3 +573,19 @@ def test_cli_reduced_without_a_reduced_protocol_is_one_line(tmp_path):
                                    "protocol"), lines[0]
         assert "run it at scale 'full' or 'ci'" in lines[0]
     assert not (tmp_path / SELF).exists()
+
+
+def test_time_slice_extrapolates_the_whole_task():
+    # the slow walk sleeps 0.03 s per chunk of 100 steps: 2000 steps take about 0.6 s
+    from eicore.runs.estimate import time_slice
+
+    exp = runs.get(SLOW)
+    task = exp.tasks("ci")[0]
+    whole = time_slice(exp, task, 60.0)
+    assert whole.finished and whole.total == 2000
+    assert (whole.task_wall, whole.task_cpu) == (whole.wall, whole.cpu)
+    part = time_slice(exp, task, 0.2)
+    assert not part.finished and part.total == 2000 and part.wall < whole.wall
+    # the sleep sets the pace, so the extrapolation lands near the measured whole task
+    assert 0.5 * whole.wall < part.task_wall < 2.0 * whole.wall
+    assert part.task_cpu <= part.task_wall

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -203,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from ..scale import current_scale
-    from .context import Context, Interrupted
+    from .estimate import time_slice, write_record
     from .runner import _peak_rss_mib
 
     exp = _experiment(args.experiment)
@@ -224,23 +223,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for key, ts in groups.items():
         t = ts[0]
-        ctx = Context(None, budget=args.seconds)
         rss0 = _peak_rss_mib()
-        c0, w0 = time.process_time(), time.monotonic()
-        finished = True
-        try:
-            exp.run(t, ctx)
-        except Interrupted:
-            finished = False
-        cpu, wall = time.process_time() - c0, time.monotonic() - w0
-        if finished:
-            per_wall, per_cpu = wall, cpu
-        else:
-            (tf, uf, total, cf), (tl, ul, _, cl) = ctx.first_units, ctx.last_units
-            rate = (ul - uf) / max(tl - tf, 1e-9)  # units per wall second
-            per_wall = max(tf - w0, 0.0) + (total - uf) / max(rate, 1e-12)
-            cpu_rate = (ul - uf) / max(cl - cf, 1e-9)  # units per CPU second (load-proof)
-            per_cpu = max(cf - c0, 0.0) + (total - uf) / max(cpu_rate, 1e-12)
+        sl = time_slice(exp, t, args.seconds)
+        finished, wall, per_wall, per_cpu = sl.finished, sl.wall, sl.task_wall, sl.task_cpu
         mem = max(_peak_rss_mib(), rss0)
         peak = max(peak, mem)
         n_like = sum(len(x) for x in ts) / len(t)  # tasks of this group, in units of t
@@ -264,7 +249,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
           f"with N worker processes the wall time is about total / N")
     if target is not None:
         sel = _parse_only(args.only, None)
-        _write_estimate(target, dict(
+        write_record(target, dict(
             experiment=exp.name, scale=s,
             selection=dict(only=sel or None,
                            seeds=_parse_range(args.seeds) if args.seeds is not None else None,
@@ -296,26 +281,6 @@ def _json_target(path: str):
         raise ConfigurationError(f"--json {path}: its folder is not writable; name a file "
                                  "in a writable folder")
     return target
-
-
-def _write_estimate(target, record: dict[str, Any]) -> None:
-    """Write an estimate ``record``, with the host, version, commit, date and backend, to
-    ``target`` as JSON, atomically (a temporary file, then :func:`os.replace`)."""
-    import datetime as dt
-    import json
-
-    from .context import atomic_write_bytes
-    from .registry import jsonable
-    from .runner import _backend_info
-    from .store import _version, git_commit, host_info
-
-    record = dict(record, host=host_info(hardware=True), eicore=_version(),
-                  commit=git_commit(), date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                  **_backend_info())
-    try:
-        atomic_write_bytes(target, (json.dumps(jsonable(record), indent=1) + "\n").encode())
-    except OSError as exc:
-        raise ConfigurationError(f"--json {target}: cannot write ({exc.strerror})") from None
 
 
 def _hours(seconds: float) -> str:
