@@ -42,3 +42,22 @@ def test_schematic_draws_two_panels():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def _fig4(sb):
+    """SB final losses (p, seed) at p = 0, 0.5, 1 (DB is not used by the claim)."""
+    sb = np.asarray(sb, dtype=float)
+    return xr.Dataset({"final": (("rule", "p_corr", "seed"), np.stack([sb, 0.5 * sb]))},
+                      coords={"rule": ["SB", "DB"], "p_corr": [0.0, 0.5, 1.0],
+                              "seed": np.arange(sb.shape[1])})
+
+
+def test_sb_peak_needs_an_interior_maximum_in_each_seed():
+    hump = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.5, 1.5, 1.5]]
+    c = C.fig4_sb_peaks(_fig4(hump))
+    assert C.verdict(c) == "reproduced" and c.seeds == 3 and "p = 0.5" in c.value
+    rising = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [3.0, 3.0, 3.0]]  # no fall towards p = 1
+    assert C.verdict(C.fig4_sb_peaks(_fig4(rising))) == "not reproduced"
+    mixed = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.5, 3.0, 1.5]]  # seed 1 keeps rising
+    c = C.fig4_sb_peaks(_fig4(mixed))
+    assert c.median_holds and c.fraction == pytest.approx(2 / 3) and C.verdict(c) == "partly"

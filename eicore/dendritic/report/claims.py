@@ -18,9 +18,9 @@ from ...backend import host as np
 from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 
 __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
-           "fig4_db_below_sb", "fig4_single_bars", "fig5_db_better", "fig5_db_falls",
-           "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6a_collapse", "fig6a_graceful",
-           "variants_match"]
+           "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
+           "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6a_collapse",
+           "fig6a_graceful", "variants_match"]
 
 @dataclass
 class Claim:
@@ -72,6 +72,28 @@ def fig4_db_below_sb(ds) -> Claim:
                  f"at p = {float(ds.p_corr.values[i7]):.1f}: SB {fmt(sb[i7])}, DB {fmt(db[i7])}",
                  bool(np.all(np.median(db, axis=1) < np.median(sb, axis=1))),
                  float(np.mean(np.all(db < sb, axis=0))), sb.shape[1])
+
+
+def fig4_sb_peaks(ds) -> Claim:
+    """Fig 4B: SB's loss rises with the pair correlation and falls again towards p = 1
+    (where the pairs themselves become the elementary features): its final loss peaks at
+    an intermediate p, above its value at p = 0 and at the largest p simulated."""
+    sb = _rule(ds, "final", "SB")  # (p, seed)
+    pc = np.round(ds.p_corr.values.astype(float), 2)
+
+    def peaks(c):
+        return bool(c[1:-1].max() > c[0] and c[1:-1].max() > c[-1])
+
+    med = np.median(sb, axis=1)
+    k = 1 + int(np.argmax(med[1:-1]))
+    return Claim("Fig 4B", "SB's loss rises with p and falls again towards p = 1",
+                 "SB's final test loss peaks at an intermediate p (above p = 0 and the "
+                 "largest p)",
+                 f"SB at p = 0: {fmt(sb[0])}; at p = {pc[k]:g}: {fmt(sb[k])}; "
+                 f"at p = {pc[-1]:g}: {fmt(sb[-1])}",
+                 peaks(med) if len(pc) >= 3 else False,
+                 float(np.mean([peaks(sb[:, j]) for j in range(sb.shape[1])]))
+                 if len(pc) >= 3 else 0.0, sb.shape[1])
 
 
 def fig4_single_bars(ds, p: float = 0.7) -> Claim:
