@@ -305,3 +305,17 @@ def test_claims_over_seeds_median_fraction_verdict():
     rows = claim_rows([{"output_ko.U": 3.0, "output_ko.p": 1e-20}] * 5)
     (row,) = [r for r in rows if r["fig"] == "2b" and "Mann-Whitney" in r["claim"]]
     assert row["verdict"] == "partly" and row["median_holds"] == "partly"
+
+
+def test_perturbation_experiment_stored_only_loads(tmp_path):
+    """stored=True never computes: missing results name the command; stored ones load."""
+    with pytest.raises(ConfigurationError, match="eicore run assemblies.perturb"):
+        pr.perturbation_experiment(0, scale="smoke", store=tmp_path, stored=True)
+    store = Store(tmp_path)
+    ref = pr.perturbation_experiment(0, scale="smoke", store=store)
+    got = pr.perturbation_experiment(scale="smoke", store=store, stored=True)  # seed 0
+    assert got["names"] == ref["names"]
+    for k in ("cells", "stim", "influence_mean", "influence_example", "rE", "W_IE"):
+        assert_equal(got[k], ref[k])
+    assert {n: c["slope"] for n, c in got["curves"].items()} == \
+        {n: c["slope"] for n, c in ref["curves"].items()}

@@ -425,19 +425,38 @@ PERTURB_EXPERIMENT = register(Experiment(
 
 
 def perturbation_experiment(seed: int | None = None, *, scale: str | None = None,
-                            store: Store | str | None = None, xp: Any = None) -> dict[str, Any]:
-    """Fig 4 results of one seed from the store (``assemblies.perturb``, computed if missing),
+                            store: Store | str | None = None, stored: bool = False,
+                            xp: Any = None) -> dict[str, Any]:
+    """Fig 4 results of one seed (default: the first of the sweep, :func:`seed_offset`;
+    with ``stored``, seed 0) from the store (``assemblies.perturb``, computed if missing),
     with the responses and weights of the perturbed networks from ``assemblies.train_local``.
+    With ``stored=True`` nothing is computed: the results are only loaded (default store:
+    the book's committed results, :func:`eicore.runs.results_dir`), and missing ones raise
+    an error naming the ``eicore run`` command that makes them (the chapters' paper-scale
+    sections).
 
     Returns ``dict(names, cells, stim, influence_mean (4, P, NE), influence_example
     (4, S'', NE), curves {name: dict(centres, mean, sem, count, slope, r)}, rE (4, S, NE),
     W_IE (4, NI, NE), dataset)`` (host arrays; network order ``names``).
     """
-    seed = seed_offset() if seed is None else int(seed)
-    ds = compute(PERTURB_EXPERIMENT.name, scale, store=store, only={"seed": [seed]})
+    seed = (0 if stored else seed_offset()) if seed is None else int(seed)
+    name = PERTURB_EXPERIMENT.name
+    if stored:  # committed runs: their own seeds, whatever EICORE_SEED_OFFSET says
+        st = store if isinstance(store, Store) else Store(store or results_dir())
+        with no_seed_offset():
+            only = {"seed": [seed]}
+            if st.status(PERTURB_EXPERIMENT, scale,
+                         points=PERTURB_EXPERIMENT.points(scale, only)).missing:
+                raise ConfigurationError(
+                    f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run "
+                    f"{name} --scale {scale} --seeds {seed} --store {st.root}`")
+            ds = st.load(PERTURB_EXPERIMENT, scale, only=only)
+        store = st
+    else:
+        ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
     names = [str(n) for n in ds.condition.values]
-    tr = trained_conditions("local", seed, scale=scale, store=store, xp=xp)
+    tr = trained_conditions("local", seed, scale=scale, store=store, stored=stored, xp=xp)
     conds = tr["conditions"]
     rE, W_IE = [], []
     for n in names:
