@@ -319,3 +319,31 @@ def test_perturbation_experiment_stored_only_loads(tmp_path):
         assert_equal(got[k], ref[k])
     assert {n: c["slope"] for n, c in got["curves"].items()} == \
         {n: c["slope"] for n, c in ref["curves"].items()}
+
+
+def test_perturb_loads_networks_by_the_rule_of_its_run(tmp_path):
+    """``eicore run`` keeps stored training of other source code (ctx.same_code False); the
+    chapters' compute (same_code True) trains again."""
+    import json
+
+    from eicore import runs
+
+    store = Store(tmp_path)
+    pr.trained_conditions("local", 0, scale="smoke", store=store)  # seed 0, every condition
+    folder = tmp_path / "assemblies.train_local" / "smoke"
+    old = "0" * 16
+    for f in folder.glob("*.json"):  # as if made by an earlier version of the code
+        meta = json.loads(f.read_text())
+        meta["source"] = old
+        f.write_text(json.dumps(meta))
+
+    def sources():
+        return {json.loads(f.read_text())["source"] for f in folder.glob("*.json")}
+
+    report = runs.run("assemblies.perturb", "smoke", store=store, only={"seed": [0]})
+    assert len(report.written) == 1
+    assert sources() == {old}  # the stored networks were used, nothing trained again
+    for f in (tmp_path / "assemblies.perturb" / "smoke").glob("*"):
+        f.unlink()
+    runs.compute("assemblies.perturb", "smoke", store=store, only={"seed": [0]})
+    assert old not in sources()  # the chapters' rule: other code's training is redone

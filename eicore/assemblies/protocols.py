@@ -241,14 +241,16 @@ def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule:
 def trained_conditions(rule: str = "local", seed: int | None = None, *,
                        conditions: list[str] | None = None, scale: str | None = None,
                        store: Store | str | None = None, stored: bool = False,
-                       xp: Any = None) -> dict[str, Any]:
+                       same_code: bool = True, xp: Any = None) -> dict[str, Any]:
     """Initial and trained networks of one seed (default: the first of the sweep,
     :func:`seed_offset`; with ``stored``, seed 0) (``assemblies.train_local`` or
     ``assemblies.train_gradient``), from the result store; missing results are computed
     first (all conditions of the seed as one batch). With ``stored=True`` nothing is
     trained: the results are only loaded (default store: the book's committed results,
     :func:`eicore.runs.results_dir`), and missing ones raise an error naming the
-    ``eicore run`` command that makes them (the chapters' paper-scale sections).
+    ``eicore run`` command that makes them (the chapters' paper-scale sections). With
+    ``same_code=False``, stored runs made by other source code of the part are used, not
+    recomputed (as ``eicore run`` treats them; :class:`~eicore.runs.Context`).
 
     Returns ``dict(conditions, before, after, history, params, sweep_before, sweep_after,
     dataset)``: ``before``/``after`` are batched :class:`Network` s in the order of
@@ -273,7 +275,7 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
                     f"{name} --scale {scale} --seeds {seed} --store {st.root}`")
             ds = st.load(exp, scale, only=only)
     else:
-        ds = compute(name, scale, store=store, only={"seed": [seed]})
+        ds = compute(name, scale, store=store, only={"seed": [seed]}, same_code=same_code)
     ds = ds.sel(seed=seed)
     conds = [str(c) for c in ds.condition.values]
     arrays = {k: ds[k].values for k in ds.data_vars}
@@ -323,11 +325,14 @@ def _store_for(ctx: Context) -> Store:
 
 def _local_networks(task: Task, ctx: Context, seed: int) -> dict[str, Any]:
     """The local-rule networks of ``seed``: from the store when the task uses the registered
-    parameters (trained there if missing), else trained here with the task's parameters
-    (e.g. shrunken networks in tests), deterministically."""
+    parameters (trained there if missing; stored runs of other source code are kept or
+    recomputed by the rule of the run that holds the task, ``ctx.same_code``), else
+    trained here with the task's parameters (e.g. shrunken networks in tests),
+    deterministically."""
     params = {TRAIN_LOCAL.name: task.preset(TRAIN_LOCAL), NETWORK.name: task.preset(NETWORK)}
     if _params_of(params, TRAIN_LOCAL_EXPERIMENT, task.scale):
-        return trained_conditions("local", seed, scale=task.scale, store=_store_for(ctx))
+        return trained_conditions("local", seed, scale=task.scale, store=_store_for(ctx),
+                                  same_code=getattr(ctx, "same_code", True))
     t = Task(TRAIN_LOCAL_EXPERIMENT.name, task.scale,
              tuple({"seed": seed, "condition": c} for c in LOCAL_CONDITIONS), params)
     arrays = run_train_local(t, Context(None))

@@ -102,13 +102,17 @@ class Context:
     ``store``: the :class:`~eicore.runs.Store` the task's result goes to (``None`` when
     run outside a store), for experiments that build on another experiment's results;
     ``source``: the hash of the experiment's source (the runner sets it); a checkpoint
-    written under another hash is not resumed.
+    written under another hash is not resumed. ``same_code``: the rule of the run that
+    holds the task (the runner sets it): True when stored results made by other source
+    code count as missing (the chapters' :func:`~eicore.runs.compute`), False when they
+    are kept (``eicore run``); an experiment that builds on another experiment's stored
+    results loads them by the same rule.
     """
 
     def __init__(self, path: str | Path | None = None, *, every: float = 300.0,
                  progress: bool = False, stop_after: int | None = None,
                  budget: float | None = None, position: int = 1, store: Any = None,
-                 source: str | None = None):
+                 source: str | None = None, same_code: bool = False):
         self.path = Path(path) if path is not None else None
         self.every = float(every)
         self.show = progress
@@ -117,6 +121,7 @@ class Context:
         self.position = position
         self.store = store
         self.source = source
+        self.same_code = bool(same_code)
         self.saves = 0
         self._last = time.monotonic()
         self.resumed = False

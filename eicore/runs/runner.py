@@ -80,15 +80,17 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
 
 def _run_on_worker(name: str, scale: str, points: list[dict], checkpoint: str | None,
                    checkpoint_every: float, backend: str | None = None,
-                   store_root: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                   store_root: str | None = None,
+                   same_code: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a Dask worker runs: rebuild the task from plain data, execute it (on the
     client's backend: a worker started without ``EICORE_BACKEND`` follows the client)."""
     if backend:
         os.environ["EICORE_BACKEND"] = backend
     exp = get(name)
     (task,) = exp.tasks(scale, batch=len(points), points=points)
-    return execute(task, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                   store=Store(store_root) if store_root else None)
+    ctx = Context(checkpoint, every=checkpoint_every, store=Store(store_root) if store_root
+                  else None, same_code=same_code)
+    return execute(task, ctx=ctx)
 
 
 @dataclass
@@ -162,7 +164,7 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
     else:
         _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
                   workers=int(workers), scheduler=scheduler, client=client,
-                  keep_going=keep_going)
+                  keep_going=keep_going, same_code=same_code)
     report.wall_seconds = time.perf_counter() - t0
     return report
 
@@ -220,12 +222,12 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                         bar.update(1)
                     continue
                 _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                             keep_checkpoints, bar, keep_going)
+                             keep_checkpoints, bar, keep_going, same_code)
             if busy and len(busy) == len(pending):  # all held elsewhere: wait for the first
                 task, busy = busy[0], busy[1:]
                 if store.claim(task, same_code=same_code):
                     _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                                 keep_checkpoints, bar, keep_going)
+                                 keep_checkpoints, bar, keep_going, same_code)
                 elif bar is not None:
                     bar.update(1)
             pending = busy
@@ -235,12 +237,13 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
 
 
 def _run_claimed(task, store, report, checkpoint_every, progress, on_result,
-                 keep_checkpoints, bar, keep_going=False):
+                 keep_checkpoints, bar, keep_going=False, same_code=False):
     """Run a task whose lock this process holds, store it, release the lock (a task that
     raises: see :func:`_failed`)."""
     try:
         ckpt = store.checkpoint_path(task)
-        ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store)
+        ctx = Context(ckpt, every=checkpoint_every, progress=progress, store=store,
+                      same_code=same_code)
         arrays, info = execute(task, ctx=ctx)
         entry = store.write(task, arrays, info)
         if keep_checkpoints and ckpt.exists():
@@ -265,7 +268,7 @@ def _dask():
 
 
 def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, workers,
-              scheduler, client, keep_going=False):
+              scheduler, client, keep_going=False, same_code=False):
     distributed = _dask()
     own_cluster = own_client = None
     try:
@@ -297,7 +300,7 @@ def _run_dask(tasks, store, report, checkpoint_every, progress, on_result, *, wo
             fut = client.submit(
                 _run_on_worker, task.experiment, task.scale, [dict(p) for p in task.points],
                 str(store.checkpoint_path(task)), checkpoint_every,
-                os.environ.get("EICORE_BACKEND"), str(store.root),
+                os.environ.get("EICORE_BACKEND"), str(store.root), same_code,
                 key=f"eicore-{task.experiment}-{task.scale}-{task.key}", pure=False, retries=2)
             futures[fut] = task
         bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}] on Dask")
