@@ -61,3 +61,10 @@ def test_sb_peak_needs_an_interior_maximum_in_each_seed():
     mixed = [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.5, 3.0, 1.5]]  # seed 1 keeps rising
     c = C.fig4_sb_peaks(_fig4(mixed))
     assert c.median_holds and c.fraction == pytest.approx(2 / 3) and C.verdict(c) == "partly"
+
+
+def test_sb_peak_with_two_correlations_is_not_judged():
+    two = xr.Dataset({"final": (("rule", "p_corr", "seed"), np.ones((2, 2, 3)))},
+                     coords={"rule": ["SB", "DB"], "p_corr": [0.0, 1.0], "seed": np.arange(3)})
+    c = C.fig4_sb_peaks(two)
+    assert C.verdict(c) == "not reproduced" and "at least 3 correlations" in c.value
