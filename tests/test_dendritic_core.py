@@ -336,3 +336,51 @@ def test_per_network_target_rate():
         make_network("DB", n_z=2, n_x=2, dt=1.0, rho=2.0)
     with pytest.raises(ConfigurationError, match="rho"):
         make_network(["DB", "SB"], n_z=2, n_x=2, batch=2, rho=[0.01, 0.02, 0.03])
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.15, 0.25, 0.5, 1.0, 2.0, 3.0])
+def test_blocks_divide_the_presentation_where_they_can(dt):
+    # every time step the presets use: even blocks of block_length steps, as always
+    from eicore.dendritic import block_length, block_lengths
+
+    l = int(round(100.0 / dt))
+    K = block_length(l, dt)
+    assert block_lengths(l, dt) == [K] * (l // K)
+
+
+@pytest.mark.parametrize("dt, l, blocks", [
+    (0.175, 571, [96, 95, 95, 95, 95, 95]),  # 571 steps, prime: not one-step blocks
+    (1.5, 67, [12, 11, 11, 11, 11, 11]),
+])
+def test_prime_presentations_get_near_even_blocks(dt, l, blocks):
+    from eicore.dendritic import block_length, block_lengths
+
+    assert int(round(100.0 / dt)) == l and block_length(l, dt) == 1
+    assert block_lengths(l, dt) == blocks
+    assert sum(blocks) == l and max(blocks) <= round(20.0 / dt)
+
+
+def test_uneven_blocks_give_the_per_step_spikes_and_learning():
+    # a 97-step presentation (prime) at dt = 1 ms: blocks of 20, 20, 19, 19, 19 steps
+    kw = dict(n_z=8, n_x=16, dt=1.0, rho=0.02, eta_F=2e-4, eta_D=2e-4, eta_b=5e-3)
+    sims = {}
+    for block_ms in (1.0, 20.0):
+        net = make_network("DB", batch=1, **kw)
+        sims[block_ms] = Simulation(net, noise_seeds=[3], presentation_ms=97.0, block_ms=block_ms)
+    assert sims[20.0].blocks == [20, 20, 19, 19, 19] and sims[1.0].blocks == [1] * 97
+    # without learning the blocks only group the steps: the same spikes, step by step
+    out = {b: s.run(BarsStream([0.5], [4], side=4), 3, learn=False, record_spikes=True)
+           for b, s in sims.items()}
+    assert out[1.0]["spikes"].sum() > 0
+    np.testing.assert_array_equal(out[1.0]["spikes"], out[20.0]["spikes"])
+    np.testing.assert_allclose(out[1.0]["loss"], out[20.0]["loss"], rtol=1e-5)
+    # with learning, the block form follows the per-step form (as for even blocks)
+    for s in sims.values():
+        s.run(BarsStream([0.5], [5], side=4), 30, record_loss=False)
+    F1, F20 = (to_numpy(s.net.F)[0] for s in (sims[1.0], sims[20.0]))
+    D1, D20 = (to_numpy(s.net.D)[0] for s in (sims[1.0], sims[20.0]))
+    b1, b20 = (to_numpy(s.net.b)[0] for s in (sims[1.0], sims[20.0]))
+    assert np.abs(F1).max() > 1e-3
+    assert np.abs(F1 - F20).max() < 0.05 * np.abs(F1).max()
+    assert np.abs(D1 - D20).max() < 0.05 * np.abs(D1).max()
+    assert np.abs(b1 - b20).max() < 0.05 * np.abs(b1).max()

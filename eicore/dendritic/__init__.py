@@ -9,7 +9,7 @@ fade), :mod:`.measures` (losses, receptive-field statistics), :mod:`.presets`.
 
 from .inputs import BarsStream, SequenceStream, fade_weights, mnist012, scenes_patterns
 from .network import VARIANTS, Network, make_network
-from .simulate import LogisticNoise, Simulation, block_length, event_driven_update
+from .simulate import LogisticNoise, Simulation, block_length, block_lengths, event_driven_update
 
 __all__ = [
     "VARIANTS",
@@ -19,6 +19,7 @@ __all__ = [
     "SequenceStream",
     "Simulation",
     "block_length",
+    "block_lengths",
     "event_driven_update",
     "fade_weights",
     "make_network",

@@ -9,7 +9,8 @@ One step ``t`` of every network (chapter *Model*):
 4. traces ``y(t) = exp(-dt/tau) y(t-1) + s(t)`` (the authors truncate this kernel after 5 tau).
 
 **Blocks.** The steps are simulated in blocks of ``K`` steps (about 20 ms, ``K`` divides
-the 100 ms presentation) during which the parameters are held fixed. At the end of a
+the 100 ms presentation; see :func:`block_lengths` for presentations of a prime number of
+steps) during which the parameters are held fixed. At the end of a
 block every rule is applied once with the sums over the block of its per-step terms,
 which need only the block statistics ``sum x yᵀ`` and ``sum y yᵀ`` (matrix products).
 This is the same approximation the authors make: their decoder and feed-forward rules
@@ -29,13 +30,30 @@ from ..errors import ConfigurationError
 from .inputs import fade_weights
 from .network import Network
 
-__all__ = ["LogisticNoise", "Simulation", "block_length", "event_driven_update"]
+__all__ = ["LogisticNoise", "Simulation", "block_length", "block_lengths",
+           "event_driven_update"]
 
 
 def block_length(l: int, dt: float, block_ms: float = 20.0) -> int:
     """Largest divisor of the presentation length ``l`` (steps) not above ``block_ms / dt``."""
     target = max(1, int(round(block_ms / dt)))
     return max(k for k in range(1, min(l, target) + 1) if l % k == 0)
+
+
+def block_lengths(l: int, dt: float, block_ms: float = 20.0) -> list[int]:
+    """The blocks of one presentation of ``l`` steps: ``l / K`` blocks of
+    ``K =`` :func:`block_length` steps, unless that divisor is 1 although blocks of about
+    ``block_ms / dt`` steps were asked for (``l`` prime, e.g. 571 steps at ``dt = 0.175``
+    ms). Then one-step blocks would make the simulation about a hundred times slower, and
+    the presentation is cut instead into ``ceil(l / target)`` blocks whose lengths differ
+    by at most one step."""
+    target = max(1, int(round(block_ms / dt)))
+    K = block_length(l, dt, block_ms)
+    if K > 1 or target == 1 or l <= target:
+        return [K] * (l // K)
+    n = -(-l // target)
+    base, extra = divmod(l, n)
+    return [base + 1] * extra + [base] * (n - extra)
 
 
 class LogisticNoise:
@@ -186,16 +204,21 @@ class Simulation:
         self.net = net
         self.xp = xp = net.xp
         self.l = int(round(presentation_ms / net.dt))
-        self.K = block_length(self.l, net.dt, block_ms)
+        self.K = block_length(self.l, net.dt, block_ms)  # the divisor (1 for a prime l)
+        self.blocks = block_lengths(self.l, net.dt, block_ms)  # steps of each block
         self.fw = fade_weights(self.l, fade)
         # per block: None while the input is constant (f = 1), else the fade weights
         self._fades = []
-        for k0 in range(0, self.l, self.K):
-            f = self.fw[k0 : k0 + self.K]
+        k0 = 0
+        for K in self.blocks:
+            f = self.fw[k0 : k0 + K]
+            k0 += K
             const = bool((f == 1.0).all())
             self._fades.append(None if const else (xp.asarray(f), xp.asarray(1.0 - f)))
-        # chunks of whole blocks: a refill never has to join a leftover to the new chunk
-        self.noise = LogisticNoise(noise_seeds, net.n_z, xp, chunk=self.K * max(1, 2000 // self.K))
+        # chunks of whole blocks (of whole presentations for uneven blocks): a refill never
+        # has to join a leftover to the new chunk
+        unit = self.K if len(set(self.blocks)) == 1 else self.l
+        self.noise = LogisticNoise(noise_seeds, net.n_z, xp, chunk=unit * max(1, 2000 // unit))
         self.x_last = None
         self.t = 0  # steps simulated so far
         self._fast = is_numpy_namespace(xp)
@@ -209,6 +232,7 @@ class Simulation:
         return d
 
     def __setstate__(self, d):
+        d.setdefault("blocks", [d["K"]] * (d["l"] // d["K"]))  # pickled before uneven blocks
         self.__dict__.update(d)
         self.xp = self.net.xp
         self.noise.xp = self.xp
@@ -250,8 +274,8 @@ class Simulation:
                 x_old = x_new if self.x_last is None else self.x_last
                 XN = xp.stack([x_new, x_old], axis=2)  # (B, nx, 2)
                 acc = 0.0
-                for fade in self._fades:
-                    out = self._block(x_new, XN, fade, learn, record_loss, record_spikes)
+                for fade, K in zip(self._fades, self.blocks):
+                    out = self._block(x_new, XN, fade, K, learn, record_loss, record_spikes)
                     if record_loss:
                         acc = acc + out["loss"]
                     counts += out["n"]
@@ -273,7 +297,7 @@ class Simulation:
         """Flags and per-network rule columns, fixed for one :meth:`run`."""
         xp, net = self.xp, self.net
         R = net.rules
-        dt, K, nz = net.dt, self.K, net.n_z
+        dt, nz = net.dt, net.n_z
         a = to_numpy(R["analytic"])
         slow = to_numpy(R["slow"])
         eye = xp.eye(nz, dtype=xp.float32)
@@ -288,8 +312,9 @@ class Simulation:
             "eF": _col(R["eta_F"] * dt, 3),
             "eW": _col(R["eta_W"] * dt, 3),
             "eb": _col(R["eta_b"] * dt, 2),
-            "rhoK": _col(R["rho"] * (dt * K), 2),
-            "sigK": R["eta_sigma"] * (dt * K),
+            # per block length K (one for even blocks)
+            "rhoK": {K: _col(R["rho"] * (dt * K), 2) for K in set(self.blocks)},
+            "sigK": {K: R["eta_sigma"] * (dt * K) for K in set(self.blocks)},
             "sf2": R["sigma_final"] ** 2,
         }
         if net.kind == "somatic":
@@ -311,8 +336,8 @@ class Simulation:
             return net.W  # SB only
         return net.somatic_inhibition()
 
-    def _block(self, x_new, XN, fade, learn, record_loss, record_spikes):
-        xp, net, K = self.xp, self.net, self.K
+    def _block(self, x_new, XN, fade, K, learn, record_loss, record_spikes):
+        xp, net = self.xp, self.net
         lam = net.lam
         s2i = 1.0 / (net.sigma * net.sigma)  # sigma^-2 (B,)
         W = self._inhibition()  # (B, nz, nz)
@@ -348,7 +373,7 @@ class Simulation:
             err = xp.sum((X - xhat) ** 2, axis=2) / (2.0 * net.n_x)
             out["loss"] = to_numpy(xp.sum(err, axis=1)).astype(host.float64)
         if learn:
-            self._learn(Y, Ycb, n, fade, XN, FX)
+            self._learn(Y, Ycb, n, fade, XN, FX, K)
         return out
 
     def _steps(self, negG, Mt, lam):
@@ -396,13 +421,13 @@ class Simulation:
             axis=1,
         )
 
-    def _learn(self, Y, Ycb, n, fade, XB, FX):
+    def _learn(self, Y, Ycb, n, fade, XB, FX, K):
         """Apply every rule once with the sums over the block (see the module docstring).
 
         ``XB`` (B, nx, 2) holds x_new and x_old, ``FX = F @ XB``;
-        ``sum_k x_k y_kᵀ = XB @ wsum(Y)``.
+        ``sum_k x_k y_kᵀ = XB @ wsum(Y)``; ``K`` the block's steps.
         """
-        xp, net, K, c = self.xp, self.net, self.K, self._c
+        xp, net, c = self.xp, self.net, self._c
         nz = net.n_z
         eye = c["eye"]
         Yc = Y[1:, ...]
@@ -418,10 +443,10 @@ class Simulation:
         eD = c["eD"]
         D_new = _relax(D, eD * YcYc, XB @ (eD * Wc), right=True, tr=eD[:, 0, 0] * tr_c, **rel)
         # homeostasis: b += eta_b dt (rho dt K - n)
-        b_new = net.b + c["eb"] * (c["rhoK"] - n)
+        b_new = net.b + c["eb"] * (c["rhoK"][K] - n)
         # annealing: sigma += eta_sigma dt K (sigma_f^2 - sigma^2) / sigma
         sig = net.sigma
-        sig_new = sig + c["sigK"] * (c["sf2"] - sig * sig) / sig
+        sig_new = sig + c["sigK"][K] * (c["sf2"] - sig * sig) / sig
 
         need_p = net.kind == "dendritic" or c["W"]
         if need_p:
