@@ -238,6 +238,19 @@ def _rebuild(arrays: dict[str, Any], conds: list[str], seed: int, pn: Any, rule:
                 sweep_before=response_sweep(before), sweep_after=response_sweep(after))
 
 
+def _load_stored(exp, scale, only, seed: int, store) -> tuple[Any, Store]:
+    """The committed results of ``only`` (their own seeds, whatever EICORE_SEED_OFFSET
+    says) and the store they are in (default: the book's); missing ones raise an error
+    naming the ``eicore run`` command that makes them."""
+    st = store if isinstance(store, Store) else Store(store or results_dir())
+    with no_seed_offset():
+        if st.status(exp, scale, points=exp.points(scale, only)).missing:
+            raise ConfigurationError(
+                f"{exp.name} [{scale}] seed {seed} is not in {st.root}: run `eicore run "
+                f"{exp.name} --scale {scale} --seeds {seed} --store {st.root}`")
+        return st.load(exp, scale, only=only), st
+
+
 def trained_conditions(rule: str = "local", seed: int | None = None, *,
                        conditions: list[str] | None = None, scale: str | None = None,
                        store: Store | str | None = None, stored: bool = False,
@@ -266,14 +279,8 @@ def trained_conditions(rule: str = "local", seed: int | None = None, *,
     only = {"seed": [seed]}
     if conditions is not None:
         only["condition"] = [str(c) for c in conditions]
-    if stored:  # committed runs: their own seeds, whatever EICORE_SEED_OFFSET says
-        st = store if isinstance(store, Store) else Store(store or results_dir())
-        with no_seed_offset():
-            if st.status(exp, scale, points=exp.points(scale, only)).missing:
-                raise ConfigurationError(
-                    f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run "
-                    f"{name} --scale {scale} --seeds {seed} --store {st.root}`")
-            ds = st.load(exp, scale, only=only)
+    if stored:
+        ds, _ = _load_stored(exp, scale, only, seed, store)
     else:
         ds = compute(name, scale, store=store, only={"seed": [seed]}, same_code=same_code)
     ds = ds.sel(seed=seed)
@@ -446,17 +453,8 @@ def perturbation_experiment(seed: int | None = None, *, scale: str | None = None
     """
     seed = (0 if stored else seed_offset()) if seed is None else int(seed)
     name = PERTURB_EXPERIMENT.name
-    if stored:  # committed runs: their own seeds, whatever EICORE_SEED_OFFSET says
-        st = store if isinstance(store, Store) else Store(store or results_dir())
-        with no_seed_offset():
-            only = {"seed": [seed]}
-            if st.status(PERTURB_EXPERIMENT, scale,
-                         points=PERTURB_EXPERIMENT.points(scale, only)).missing:
-                raise ConfigurationError(
-                    f"{name} [{scale}] seed {seed} is not in {st.root}: run `eicore run "
-                    f"{name} --scale {scale} --seeds {seed} --store {st.root}`")
-            ds = st.load(PERTURB_EXPERIMENT, scale, only=only)
-        store = st
+    if stored:
+        ds, store = _load_stored(PERTURB_EXPERIMENT, scale, {"seed": [seed]}, seed, store)
     else:
         ds = compute(name, scale, store=store, only={"seed": [seed]})
     ds = ds.sel(seed=seed)
