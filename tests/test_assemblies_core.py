@@ -101,6 +101,26 @@ def test_solver_matches_small_step_euler_full_network():
     assert np.abs(np.maximum(h, 0) - np.maximum(h_ref, 0)).max() < 0.05
 
 
+
+def test_transient_rise_of_the_residual_does_not_freeze_the_solver():
+    """A stable linear two-unit network whose largest residual rises for about 200 ms on its
+    way to the fixed point (a slow unit drives a faster one): the step is floored at
+    ``min_dt``, and the solve reaches the closed-form fixed point ``(I - M)^-1 b``. Without the
+    floor the stall rule halves the step until the state freezes."""
+    M = np.array([[0.9, 0.0], [0.5, 0.8]])  # all units stay active: r = h
+    tau = np.array([50.0, 25.0])
+    h_star = np.array([100.0, 100.0])
+    b = ((np.eye(2) - M) @ h_star)[None]
+    h0 = (h_star + np.linalg.solve(M - np.eye(2), np.array([1.0, 0.0])))[None, None]
+    kw = dict(dt=2.0, tol=0.05, max_steps=10000)
+    h, _ = steady_state(M[None], b, h0, tau, min_dt=1.0, **kw)
+    bound = np.linalg.norm(np.linalg.inv(np.eye(2) - M), np.inf) * 0.05  # |h-h*| <= |(I-M)^-1| tol
+    assert np.abs(h[0, 0] - h_star).max() <= bound
+    with pytest.raises(ConvergenceError, match="steady state not reached"):
+        steady_state(M[None], b, h0, tau, min_dt=1e-12, **kw)
+    with pytest.raises(ConfigurationError, match="min_dt must be positive"):
+        steady_state(M[None], b, h0, tau, min_dt=0.0)
+
 def test_solver_errors_are_clear():
     net = small()
     M, tau = net.full_matrix(), net.tau()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import host, namespace, to_numpy
-from ..errors import ConvergenceError, ShapeError
+from ..errors import ConfigurationError, ConvergenceError, ShapeError
 from .network import check_positive
 
 __all__ = ["authors_steady_state", "cold_start", "euler_reference", "residual", "steady_state"]
@@ -58,13 +58,15 @@ def steady_state(
     dt: float = 20.0,
     tol: float = 0.05,
     max_steps: int = 2000,
+    min_dt: float = 1.0,
     raise_on_fail: bool = True,
     info: dict | None = None,
 ) -> tuple[Any, int]:
     """Fixed point of Eq 1 by large-step forward Euler from ``h0``; returns ``(h, steps)``.
 
     Every network of the batch is integrated on its own: it has its own step (halved
-    whenever its residual grows tenfold or stalls for 12 steps, an Euler oscillation) and
+    whenever its residual grows tenfold or stalls for 12 steps, an Euler oscillation, but
+    never below ``min_dt``) and
     its own convergence test, and it is frozen once its residual is below ``tol``. A
     network therefore follows the same trajectory in any batch as alone (bitwise, where the
     backend's batched matrix product equals the single one), also when another network of
@@ -78,6 +80,10 @@ def steady_state(
     tau : (N,) time constants in ms; the step is ``dt / tau`` (0.4 for Pyr, 0.8 for PV).
     tol : a network has converged when ``max |-h + M r + b| < tol`` (Hz) over its stimuli
         and units.
+    min_dt : the smallest step in ms (default 1 ms, the authors' Euler step). Near a stable
+        fixed point the largest residual can rise for a while along the exact trajectory (the
+        dynamics are not normal); without a floor the stall rule would read that rise as an
+        oscillation and halve the step again and again until the state froze.
     max_steps : give up after this many steps: :class:`ConvergenceError` (naming the
         networks that did not converge) unless ``raise_on_fail=False``. A state that becomes
         NaN or infinite raises :class:`ConvergenceError` at once, whatever ``raise_on_fail``.
@@ -88,6 +94,9 @@ def steady_state(
     """
     _check(M, b, h0)
     check_positive(max_steps=max_steps)
+    if not (dt > 0 and min_dt > 0):
+        raise ConfigurationError(f"dt and min_dt must be positive (ms), got dt={dt!r}, "
+                                 f"min_dt={min_dt!r}")
     xp = namespace(M, h0)
     B = M.shape[0]
     base = dt / tau
@@ -120,7 +129,7 @@ def steady_state(
         better = active & (err < best)
         since = host.where(better, 0, since + active)
         best = host.where(better, err, best)
-        halve = active & ((since >= 12) | (err > 10.0 * best))
+        halve = active & ((since >= 12) | (err > 10.0 * best)) & (0.5 * factor * dt >= min_dt)
         if halve.any():
             factor = host.where(halve, factor * 0.5, factor)
             since = host.where(halve, 0, since)
