@@ -68,3 +68,30 @@ def test_sb_peak_with_two_correlations_is_not_judged():
                      coords={"rule": ["SB", "DB"], "p_corr": [0.0, 1.0], "seed": np.arange(3)})
     c = C.fig4_sb_peaks(two)
     assert C.verdict(c) == "not reproduced" and "at least 3 correlations" in c.value
+
+
+def test_db_below_sb_names_the_correlations_where_it_fails():
+    sb = np.array([[2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]])  # p = 0, 0.5, 1
+    db = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.25, 0.5, 1.25]])
+    ds = xr.Dataset({"final": (("rule", "p_corr", "seed"), np.stack([sb, db]))},
+                    coords={"rule": ["SB", "DB"], "p_corr": [0.0, 0.5, 1.0],
+                            "seed": np.arange(3)})
+    c = C.fig4_db_below_sb(ds)
+    assert C.verdict(c) == "not reproduced" and c.fraction == pytest.approx(1 / 3)
+    assert c.value == "below at 2 of 3 p; not at p = 1 (SB/DB 0.80)"
+    ok = ds.assign(final=ds.final.where(ds.rule == "SB", 0.5 * ds.final.sel(rule="SB")))
+    c = C.fig4_db_below_sb(ok)
+    assert C.verdict(c) == "reproduced" and c.value.startswith("below at all 3 p")
+
+
+def test_single_bars_are_judged_on_single_bar_fields_not_on_unique_matches():
+    # both rules give every bar its own best-matching neuron, but only DB's fields are bars
+    dims = ("rule", "p_corr", "seed")
+    ds = xr.Dataset({"single": (dims, np.array([[[0, 1, 0]], [[16, 16, 15]]], dtype=float)),
+                     "unique": (dims, np.full((2, 1, 3), 16.0))},
+                    coords={"rule": ["SB", "DB"], "p_corr": [0.7], "seed": np.arange(3)})
+    c = C.fig4_single_bars(ds)
+    assert C.verdict(c) == "reproduced" and c.fraction == 1.0
+    assert "SB 0.0 [0.0, 0.5], DB 16.0 [15.5, 16.0]" in c.value and "SB 16.0" in c.value
+    flipped = ds.assign(single=ds.single[::-1].assign_coords(rule=["SB", "DB"]))
+    assert C.verdict(C.fig4_single_bars(flipped)) == "not reproduced"

@@ -63,15 +63,24 @@ def fig3_similar(ds, tol: float = 0.25) -> Claim:
 
 # ------------------------------------------------------------------------- Fig 4
 def fig4_db_below_sb(ds) -> Claim:
-    """Fig 4B: DB's final loss is below SB's at every pair correlation."""
+    """Fig 4B: DB's final loss is below SB's at every pair correlation. The value names the
+    correlations where DB's median is not below SB's (with the ratio SB/DB of the medians),
+    or, where it is below at every p, the losses at p = 0.7."""
     sb, db = _rule(ds, "final", "SB"), _rule(ds, "final", "DB")  # (p, seed)
-    i7 = list(np.round(ds.p_corr.values, 2)).index(0.7) if 0.7 in np.round(
-        ds.p_corr.values, 2) else -1
+    pc = np.round(ds.p_corr.values.astype(float), 2)
+    msb, mdb = np.median(sb, axis=1), np.median(db, axis=1)
+    below = mdb < msb
+    if below.all():
+        i7 = list(pc).index(0.7) if 0.7 in pc else -1
+        value = (f"below at all {len(pc)} p; at p = {pc[i7]:g}: SB {fmt(sb[i7])}, "
+                 f"DB {fmt(db[i7])}")
+    else:
+        fails = ", ".join(f"{pc[j]:g} (SB/DB {msb[j] / mdb[j]:.2f})"
+                          for j in np.flatnonzero(~below))
+        value = f"below at {int(below.sum())} of {len(pc)} p; not at p = {fails}"
     return Claim("Fig 4B", "DB's loss is below SB's at every bar correlation p",
-                 "final test loss DB < SB at every p simulated",
-                 f"at p = {float(ds.p_corr.values[i7]):.1f}: SB {fmt(sb[i7])}, DB {fmt(db[i7])}",
-                 bool(np.all(np.median(db, axis=1) < np.median(sb, axis=1))),
-                 float(np.mean(np.all(db < sb, axis=0))), sb.shape[1])
+                 "median final test loss DB < SB at every p simulated", value,
+                 bool(below.all()), float(np.mean(np.all(db < sb, axis=0))), sb.shape[1])
 
 
 def fig4_sb_peaks(ds) -> Claim:
@@ -100,12 +109,19 @@ def fig4_sb_peaks(ds) -> Claim:
 
 
 def fig4_single_bars(ds, p: float = 0.7) -> Claim:
-    """Fig 4C: with correlated pairs DB neurons keep single bars, SB neurons merge them."""
-    sb = _rule(ds, "unique", "SB")[list(np.round(ds.p_corr.values, 2)).index(p)]
-    db = _rule(ds, "unique", "DB")[list(np.round(ds.p_corr.values, 2)).index(p)]
+    """Fig 4C: with correlated pairs DB neurons keep single bars, SB neurons merge them.
+
+    Judged on the neurons whose field is a single bar (cosine with its best-matching bar
+    above 0.9, :func:`eicore.dendritic.measures.bars_learned`): DB > SB. The value also gives
+    the bars that are the best match of exactly one neuron, a weaker measure: a field that
+    mixes its bar with the partner bar still matches its bar best."""
+    j = list(np.round(ds.p_corr.values, 2)).index(p)
+    sb, db = _rule(ds, "single", "SB")[j], _rule(ds, "single", "DB")[j]
+    usb, udb = _rule(ds, "unique", "SB")[j], _rule(ds, "unique", "DB")[j]
     return Claim("Fig 4C", "DB neurons learn single bars, SB neurons merge correlated bars",
-                 f"bars matched by exactly one neuron at p = {p}: DB > SB",
-                 f"of 16 bars: SB {fmt(sb, 1)}, DB {fmt(db, 1)}",
+                 f"neurons whose field is a single bar (cosine > 0.9) at p = {p}: DB > SB",
+                 f"of 16 neurons: SB {fmt(sb, 1)}, DB {fmt(db, 1)}; bars matched by exactly "
+                 f"one neuron: SB {fmt(usb, 1)}, DB {fmt(udb, 1)}",
                  bool(np.median(db) > np.median(sb)), float(np.mean(db > sb)), len(sb))
 
 
