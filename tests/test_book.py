@@ -103,3 +103,10 @@ def test_notebook_stored_executed(path):
         if line.startswith("# ")
     ]
     assert len(heads) == 1, f"a chapter has exactly one H1 title, found {heads}"
+    for c in code:  # a named figure renders its cell's outputs: exactly one of them is rich
+        name = c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+        rich = [o for o in c.get("outputs", []) if o["output_type"] in ("display_data",
+                                                                      "execute_result")]
+        assert name is None or len(rich) == 1, (
+            f"figure {name!r}: {len(rich)} rich outputs (one would give a duplicate label); end "
+            "the cell with a statement, e.g. `ax.legend(...);`")
