@@ -101,7 +101,6 @@ def test_solver_matches_small_step_euler_full_network():
     assert np.abs(np.maximum(h, 0) - np.maximum(h_ref, 0)).max() < 0.05
 
 
-
 def test_transient_rise_of_the_residual_does_not_freeze_the_solver():
     """A stable linear two-unit network whose largest residual rises for about 200 ms on its
     way to the fixed point (a slow unit drives a faster one): the step is floored at
@@ -120,6 +119,7 @@ def test_transient_rise_of_the_residual_does_not_freeze_the_solver():
         steady_state(M[None], b, h0, tau, min_dt=1e-12, **kw)
     with pytest.raises(ConfigurationError, match="min_dt must be positive"):
         steady_state(M[None], b, h0, tau, min_dt=0.0)
+
 
 def test_solver_errors_are_clear():
     net = small()

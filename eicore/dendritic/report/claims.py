@@ -48,6 +48,11 @@ def _rule(ds, name: str, rule: str):
     return np.asarray(ds[name].sel(rule=rule).values, dtype=float)
 
 
+def _p_corr(ds) -> list[float]:
+    """The pair correlations of a Fig 4 sweep, rounded to two decimals (for lookups)."""
+    return [float(v) for v in np.round(ds.p_corr.values.astype(float), 2)]
+
+
 # ------------------------------------------------------------------------- Fig 3
 def fig3_similar(ds, tol: float = 0.25) -> Claim:
     """Fig 3C: SB and DB reach about the same final test loss on MNIST 0-2 (within
@@ -67,11 +72,11 @@ def fig4_db_below_sb(ds) -> Claim:
     correlations where DB's median is not below SB's (with the ratio SB/DB of the medians),
     or, where it is below at every p, the losses at p = 0.7."""
     sb, db = _rule(ds, "final", "SB"), _rule(ds, "final", "DB")  # (p, seed)
-    pc = np.round(ds.p_corr.values.astype(float), 2)
+    pc = _p_corr(ds)
     msb, mdb = np.median(sb, axis=1), np.median(db, axis=1)
     below = mdb < msb
     if below.all():
-        i7 = list(pc).index(0.7) if 0.7 in pc else -1
+        i7 = pc.index(0.7) if 0.7 in pc else -1
         value = (f"below at all {len(pc)} p; at p = {pc[i7]:g}: SB {fmt(sb[i7])}, "
                  f"DB {fmt(db[i7])}")
     else:
@@ -88,7 +93,7 @@ def fig4_sb_peaks(ds) -> Claim:
     (where the pairs themselves become the elementary features): its final loss peaks at
     an intermediate p, above its value at p = 0 and at the largest p simulated."""
     sb = _rule(ds, "final", "SB")  # (p, seed)
-    pc = np.round(ds.p_corr.values.astype(float), 2)
+    pc = _p_corr(ds)
 
     def peaks(c):
         return bool(c[1:-1].max() > c[0] and c[1:-1].max() > c[-1])
@@ -115,7 +120,7 @@ def fig4_single_bars(ds, p: float = 0.7) -> Claim:
     above 0.9, :func:`eicore.dendritic.measures.bars_learned`): DB > SB. The value also gives
     the bars that are the best match of exactly one neuron, a weaker measure: a field that
     mixes its bar with the partner bar still matches its bar best."""
-    j = list(np.round(ds.p_corr.values, 2)).index(p)
+    j = _p_corr(ds).index(p)
     sb, db = _rule(ds, "single", "SB")[j], _rule(ds, "single", "DB")[j]
     usb, udb = _rule(ds, "unique", "SB")[j], _rule(ds, "unique", "DB")[j]
     return Claim("Fig 4C", "DB neurons learn single bars, SB neurons merge correlated bars",
