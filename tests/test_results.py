@@ -22,10 +22,14 @@ MAX_BYTES = 30 * 2**20
 
 
 def test_committed_results_are_small():
-    # checkpoints and locks of runs in progress are never committed (.gitignore)
+    """Entries and the committed checkpoints of unfinished tasks together stay under the
+    limit (a checkpoint that is not committed is a local file of a run in progress)."""
+    if not RESULTS.is_dir():
+        return
+    carried = {(RESULTS / p).resolve() for p in _tracked(RESULTS, "*.ckpt")}
     total = sum(p.stat().st_size for p in RESULTS.rglob("*")
-                if p.is_file() and p.suffix not in (".ckpt", ".ckpt-final", ".lock")) \
-        if RESULTS.is_dir() else 0
+                if p.is_file() and (p.suffix not in (".ckpt", ".ckpt-final", ".lock")
+                                    or p.resolve() in carried))
     assert total < MAX_BYTES, f"book/results holds {total / 2**20:.1f} MiB (limit 30 MiB)"
 
 
@@ -71,8 +75,14 @@ def _problems(root: Path, name: str) -> list[str]:
             problems.append(f"{name} [{scale}]: {path.name} is corrupt ({why})")
         for path in st.incomplete:
             problems.append(f"{name} [{scale}]: {path.name} has no metadata")
-        for ck in _tracked(scale_dir, "*.ckpt*") + _tracked(scale_dir, "*.lock"):
+        for ck in _tracked(scale_dir, "*.ckpt-final") + _tracked(scale_dir, "*.lock"):
             problems.append(f"{name} [{scale}]: {ck} (a running task's file) is committed")
+        # a committed checkpoint carries an unfinished task to another checkout; once the
+        # task's entry exists it is dead weight
+        for ck in _tracked(scale_dir, "*.ckpt"):
+            if (scale_dir / ck).with_suffix(".json").exists():
+                problems.append(f"{name} [{scale}]: {ck} is committed but its task has "
+                                f"finished; `git rm` it")
         for js in scale_dir.glob("*.json"):
             if json.loads(js.read_text()).get("scale") != scale:
                 problems.append(f"{name} [{scale}]: {js.name} records another scale")
@@ -101,3 +111,33 @@ def test_the_check_covers_every_scale(tmp_path, reduced_experiment):
     assert problem.startswith(f"{name} [reduced]: ") and "--scale reduced" in problem
     (tmp_path / name / "huge").mkdir()
     assert any("huge is not a scale folder" in p for p in _problems(tmp_path, name))
+
+
+def test_a_committed_checkpoint_is_allowed_until_its_task_finishes(tmp_path):
+    """An unfinished task's checkpoint may be committed (it carries the run to a new
+    checkout); once the task's entry is stored, the committed checkpoint is reported.
+    A lock is never committed."""
+    import subprocess
+
+    from eicore.runs.runner import execute
+
+    name = "runs.selftest"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    store = runs.Store(tmp_path)
+    (task,) = runs.get(name).tasks("full", batch=2, only={"step_size": [1.0], "seed": [0, 1]})
+    ck = store.checkpoint_path(task)
+    with pytest.raises(runs.Interrupted):
+        execute(task, ctx=runs.Context(ck, every=0, stop_after=1))
+    subprocess.run(["git", "add", "-f", str(ck)], cwd=tmp_path, check=True)
+    assert _problems(tmp_path, name) == []
+    runs.run(name, "full", store=store, only={"step_size": [1.0], "seed": [0, 1]}, batch=2)
+    ck.write_bytes(b"")  # the runner deleted it; the committed file is back on checkout
+    (problem,) = _problems(tmp_path, name)
+    assert f"{ck.name} is committed but its task has finished; `git rm` it" in problem
+    ck.unlink()
+    subprocess.run(["git", "rm", "-q", "--cached", str(ck)], cwd=tmp_path, check=True)
+    lock = ck.with_suffix(".lock")
+    lock.write_text("1")
+    subprocess.run(["git", "add", "-f", str(lock)], cwd=tmp_path, check=True)
+    (problem,) = _problems(tmp_path, name)
+    assert "(a running task's file) is committed" in problem

@@ -179,6 +179,29 @@ def test_checkpoint_of_other_code_is_not_resumed(tmp_path, capfd):
     assert "older format" in capfd.readouterr().err
 
 
+def test_status_lists_interrupted_tasks_from_their_checkpoints(tmp_path, capsys):
+    """A checkpoint records the task's points and its progress; ``eicore status`` lists
+    it (a task interrupted in another checkout or on another machine, or running now)."""
+    from eicore.runs.context import checkpoint_info
+    from eicore.runs.runner import execute
+    store = Store(tmp_path)
+    (task,) = runs.get(SELF).tasks("ci", batch=12, only={"seed": [0, 1, 2]})
+    ck = store.checkpoint_path(task)
+    with pytest.raises(Interrupted):  # 5 of the 16 chunks of 250 steps
+        execute(task, ctx=Context(ck, every=0, stop_after=5))
+    info = checkpoint_info(ck)
+    assert info["label"] == task.describe() and info["units"] == (1250.0, 4000.0)
+    assert info["spent"][0] > 0 and info["source"] == runs.get(SELF).running_source_hash()
+    assert main(["status", SELF, "--store", str(tmp_path)]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("checkpoint")]
+    assert line == [f"checkpoint: {task.key}  {task.describe()}: 31% done (1,250 of 4,000), "
+                    "0.00 CPU hours so far, saved 0 min ago"]
+    ck.write_bytes(b"half a file")
+    assert checkpoint_info(ck) is None
+    assert main(["status", SELF, "--store", str(tmp_path)]) == 0
+    assert "unreadable; the task starts over" in capsys.readouterr().out
+
+
 def test_resume_skips_finished_tasks(tmp_path, serial):
     store = Store(tmp_path)
     seen = []

@@ -147,6 +147,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {t.key}  {t.describe()}")
         if len(todo) > args.show:
             print(f"  ... and {len(todo) - args.show} more")
+    _print_checkpoints(store, exp.name, s)
     for e in st.stale:
         print(f"stale: {e.path.name} (made with other preset values: re-run "
               f"`eicore run {exp.name} --scale {s}`; remove the old entry when done)")
@@ -155,6 +156,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     for path in st.incomplete:
         print(f"incomplete: {path.name} (a data file without metadata; safe to delete)")
     return 0 if not (st.corrupt or st.stale) else 1
+
+
+def _print_checkpoints(store, name: str, scale: str) -> None:
+    """One line per checkpoint in the store: a task running now or interrupted, which
+    ``eicore run`` resumes (if the part's code is unchanged)."""
+    import time
+
+    from .context import checkpoint_info
+
+    for path in store.checkpoints(name, scale):
+        info = checkpoint_info(path)
+        if info is None:
+            print(f"checkpoint: {path.name} (unreadable; the task starts over)")
+            continue
+        units = info["units"]
+        done = (f"{units[0] / units[1]:.0%} done ({units[0]:,.0f} of {units[1]:,.0f}), "
+                if units and units[1] else "")
+        age = (time.time() - info["saved"]) / 60
+        print(f"checkpoint: {path.stem}  {info['label'] or ''}: {done}"
+              f"{info['spent'][1] / 3600:.2f} CPU hours so far, saved {age:.0f} min ago")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -352,7 +373,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("status", help="done, missing, stale and corrupt tasks")
+    p = sub.add_parser("status", help="done, missing, stale and corrupt tasks; "
+                       "checkpoints of tasks in progress")
     common(p)
     p.add_argument("--only", action="append", metavar="AXIS=V1,V2")
     p.add_argument("--seeds", metavar="RANGE")

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Context", "Interrupted", "atomic_write_bytes"]
+__all__ = ["Context", "Interrupted", "atomic_write_bytes", "checkpoint_info"]
 
 _FORMAT = "eicore-checkpoint/1"
 
@@ -102,17 +102,20 @@ class Context:
     ``store``: the :class:`~eicore.runs.Store` the task's result goes to (``None`` when
     run outside a store), for experiments that build on another experiment's results;
     ``source``: the hash of the experiment's source (the runner sets it); a checkpoint
-    written under another hash is not resumed. ``same_code``: the rule of the run that
-    holds the task (the runner sets it): True when stored results made by other source
-    code count as missing (the chapters' :func:`~eicore.runs.compute`), False when they
-    are kept (``eicore run``); an experiment that builds on another experiment's stored
-    results loads them by the same rule.
+    written under another hash is not resumed. ``label``: the task's points in words (the
+    runner sets it), saved with each checkpoint for :func:`checkpoint_info`.
+    ``same_code``: the rule of the run that holds the task (the runner sets it): True when
+    stored results made by other source code count as missing (the chapters'
+    :func:`~eicore.runs.compute`), False when they are kept (``eicore run``); an
+    experiment that builds on another experiment's stored results loads them by the same
+    rule.
     """
 
     def __init__(self, path: str | Path | None = None, *, every: float = 300.0,
                  progress: bool = False, stop_after: int | None = None,
                  budget: float | None = None, position: int = 1, store: Any = None,
-                 source: str | None = None, same_code: bool = False):
+                 source: str | None = None, label: str | None = None,
+                 same_code: bool = False):
         self.path = Path(path) if path is not None else None
         self.every = float(every)
         self.show = progress
@@ -121,6 +124,7 @@ class Context:
         self.position = position
         self.store = store
         self.source = source
+        self.label = label
         self.same_code = bool(same_code)
         self.saves = 0
         self._last = time.monotonic()
@@ -161,7 +165,9 @@ class Context:
         now = time.monotonic()
         if not force and now - self._last < self.every:
             return False
-        saved = dict(format=_FORMAT, source=self.source, state=state, spent=self.spent())
+        units = None if self.last_units is None else self.last_units[1:3]
+        saved = dict(format=_FORMAT, source=self.source, label=self.label, units=units,
+                     state=state, spent=self.spent())
         atomic_write_bytes(self.path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
         self._last = now
         self.saves += 1
@@ -208,3 +214,25 @@ class Context:
         if (self.budget is not None and now - self.first_units[0] > self.budget
                 and done > self.first_units[1]):
             raise Interrupted("time budget of the slice used up")
+
+
+def checkpoint_info(path: str | os.PathLike) -> dict[str, Any] | None:
+    """What a checkpoint file says about its task without resuming it: ``label`` (the
+    task's points, in words), ``units`` (``(done, total)`` units of work at the save),
+    ``spent`` (wall and CPU seconds over all segments so far), ``source`` (the hash of
+    the code that wrote it) and ``saved`` (the file's modification time, seconds since
+    the epoch). ``None`` for a file that is not an eicore checkpoint or cannot be read;
+    fields a checkpoint does not record are ``None``. ``eicore status`` lists these."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            saved = pickle.load(f)
+        mtime = path.stat().st_mtime
+    except Exception:  # unreadable or half-copied: report nothing, never crash
+        return None
+    if not (isinstance(saved, dict) and saved.get("format") == _FORMAT):
+        return None
+    units = saved.get("units")
+    return dict(label=saved.get("label"), source=saved.get("source"),
+                units=None if units is None else tuple(float(u) for u in units),
+                spent=tuple(saved.get("spent", (0.0, 0.0))), saved=mtime)

@@ -62,6 +62,8 @@ def execute(task: Task, *, checkpoint: str | os.PathLike | None = None,
     ctx = ctx or Context(checkpoint, every=checkpoint_every, progress=progress, store=store)
     if ctx.source is None:
         ctx.source = exp.running_source_hash()
+    if ctx.label is None:
+        ctx.label = task.describe()
     git_commit()  # the commit and source the task starts from are what its entry records
     exp.source_hash()
     t0, c0 = time.perf_counter(), time.process_time()

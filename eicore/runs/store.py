@@ -9,8 +9,10 @@ Layout under the store's root::
                                             version and git commit, backend and device,
                                             wall and CPU time, date, host, and the
                                             SHA-256 of the .npz
-    <experiment>/<scale>/<task key>.ckpt    a running task's last checkpoint (deleted
-                                            when its entry is written)
+    <experiment>/<scale>/<task key>.ckpt    a running or interrupted task's last
+                                            checkpoint (deleted when its entry is
+                                            written; copy it with the folder to resume
+                                            the task elsewhere)
 
 Both files are written atomically, the ``.npz`` first and the ``.json`` last, so an entry
 exists only once its data is complete; an ``.npz`` without its ``.json`` (a process killed
@@ -177,6 +179,11 @@ class Store:
 
     def checkpoint_path(self, task: Task) -> Path:
         return self.folder(task.experiment, task.scale) / f"{task.key}.ckpt"
+
+    def checkpoints(self, experiment: str, scale: str) -> list[Path]:
+        """The checkpoint files of the experiment's tasks that are running or were
+        interrupted (read them with :func:`~eicore.runs.context.checkpoint_info`)."""
+        return sorted(self.folder(experiment, scale).glob("*.ckpt"))
 
     def claim(self, task: Task, *, wait: float = 24 * 3600.0, poll: float = 2.0,
               same_code: bool = False, block: bool = True) -> bool | None:
