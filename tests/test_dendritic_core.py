@@ -98,7 +98,7 @@ def _one_block(variant, seed=0, **kw):
     before = net.copy()
     x = rng.random(nx).astype(np.float32)
     sim = Simulation(net, noise_seeds=[seed], presentation_ms=20.0, block_ms=20.0)
-    assert sim.K == sim.l == 20
+    assert sim.blocks == [sim.l] == [20]
     out = sim.run(_const_stream(x, 1), 1, record_spikes=True)
     return before, net, x.astype(np.float64), out["spikes"][0].astype(np.float64)
 

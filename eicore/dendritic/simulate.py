@@ -204,7 +204,6 @@ class Simulation:
         self.net = net
         self.xp = xp = net.xp
         self.l = int(round(presentation_ms / net.dt))
-        self.K = block_length(self.l, net.dt, block_ms)  # the divisor (1 for a prime l)
         self.blocks = block_lengths(self.l, net.dt, block_ms)  # steps of each block
         self.fw = fade_weights(self.l, fade)
         # per block: None while the input is constant (f = 1), else the fade weights
@@ -217,7 +216,7 @@ class Simulation:
             self._fades.append(None if const else (xp.asarray(f), xp.asarray(1.0 - f)))
         # chunks of whole blocks (of whole presentations for uneven blocks): a refill never
         # has to join a leftover to the new chunk
-        unit = self.K if len(set(self.blocks)) == 1 else self.l
+        unit = self.blocks[0] if len(set(self.blocks)) == 1 else self.l
         self.noise = LogisticNoise(noise_seeds, net.n_z, xp, chunk=unit * max(1, 2000 // unit))
         self.x_last = None
         self.t = 0  # steps simulated so far
@@ -232,7 +231,6 @@ class Simulation:
         return d
 
     def __setstate__(self, d):
-        d.setdefault("blocks", [d["K"]] * (d["l"] // d["K"]))  # pickled before uneven blocks
         self.__dict__.update(d)
         self.xp = self.net.xp
         self.noise.xp = self.xp
