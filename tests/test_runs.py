@@ -179,6 +179,28 @@ def test_checkpoint_of_other_code_is_not_resumed(tmp_path, capfd):
     assert "older format" in capfd.readouterr().err
 
 
+def test_checkpoints_are_compressed_and_plain_ones_still_resume(tmp_path):
+    """A checkpoint is a zlib-compressed pickle; an uncompressed one (written before
+    compression) resumes the same way."""
+    import pickle
+    import zlib
+    exp = runs.get(SELF)
+    (task,) = exp.tasks("ci", batch=12)
+    ref = exp.run(task, Context(None))
+    ck = tmp_path / "t.ckpt"
+    with pytest.raises(Interrupted):
+        exp.run(task, Context(ck, every=0, stop_after=5))
+    data = ck.read_bytes()
+    plain = zlib.decompress(data)
+    assert data[:1] == b"\x78" and pickle.loads(plain)["state"]["done"] == 1250
+    ck.write_bytes(plain)
+    ctx = Context(ck, every=0)
+    got = exp.run(task, ctx)
+    assert ctx.resumed
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])
+
+
 def test_status_lists_interrupted_tasks_from_their_checkpoints(tmp_path, capsys):
     """A checkpoint records the task's points and its progress; ``eicore status`` lists
     it (a task interrupted in another checkout or on another machine, or running now)."""

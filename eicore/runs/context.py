@@ -19,7 +19,9 @@ curves, so a resumed task continues bitwise as if it had never stopped. A checkp
 records the hash of the source it was written by (the modules of the experiment's part
 that the running process imported); one written by other code (an edited model, a changed
 rule) is set aside and the task starts over, since resuming it would mix two versions of
-the model in one result. Writes are
+the model in one result. The pickle is compressed (zlib, its fastest level: a Part I
+network's state shrinks from 23 to 10 MB in half a second), so that a checkpoint is cheap
+to copy or commit along with the store. Writes are
 atomic (temporary name, then rename). Checkpoint files are private to the store that
 wrote them and are deleted once the task's result is stored; only files written by
 eicore are ever unpickled.
@@ -32,6 +34,7 @@ import pickle
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +145,7 @@ class Context:
         if self.path is None or not self.path.exists():
             return None
         try:
-            with open(self.path, "rb") as f:
-                saved = pickle.load(f)
+            saved = _load(self.path)
         except Exception:  # a checkpoint we cannot read: start over, never crash
             return None
         if not (isinstance(saved, dict) and saved.get("format") == _FORMAT):
@@ -168,7 +170,8 @@ class Context:
         units = None if self.last_units is None else self.last_units[1:3]
         saved = dict(format=_FORMAT, source=self.source, label=self.label, units=units,
                      state=state, spent=self.spent())
-        atomic_write_bytes(self.path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(self.path, zlib.compress(data, 1))
         self._last = now
         self.saves += 1
         if self.stop_after is not None and self.saves >= self.stop_after:
@@ -225,8 +228,7 @@ def checkpoint_info(path: str | os.PathLike) -> dict[str, Any] | None:
     fields a checkpoint does not record are ``None``. ``eicore status`` lists these."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            saved = pickle.load(f)
+        saved = _load(path)
         mtime = path.stat().st_mtime
     except Exception:  # unreadable or half-copied: report nothing, never crash
         return None
@@ -236,3 +238,11 @@ def checkpoint_info(path: str | os.PathLike) -> dict[str, Any] | None:
     return dict(label=saved.get("label"), source=saved.get("source"),
                 units=None if units is None else tuple(float(u) for u in units),
                 spent=tuple(saved.get("spent", (0.0, 0.0))), saved=mtime)
+
+
+def _load(path: Path) -> Any:
+    """Unpickle a checkpoint file, compressed (zlib) or plain."""
+    data = path.read_bytes()
+    if data[:1] == b"\x78":  # a zlib stream; a pickle starts with its protocol, 0x80
+        data = zlib.decompress(data)
+    return pickle.loads(data)
