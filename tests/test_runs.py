@@ -248,6 +248,16 @@ def _cli(*args, **kw):
                           text=True, env=env, timeout=kw.get("timeout", 120))
 
 
+def test_cli_output_into_a_closed_pipe_is_quiet():
+    """`eicore list | head -1`: no traceback when the reader stops early."""
+    env = dict(os.environ, EICORE_SCALE="ci", EICORE_PROGRESS="0")
+    cli = subprocess.Popen([sys.executable, "-m", "eicore", "list", "--all"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cli.stdout.close()  # the reader is gone before anything is written
+    err = cli.stderr.read().decode()
+    assert cli.wait(timeout=120) in (0, 141) and "Traceback" not in err, err
+
+
 def test_sigkill_never_leaves_a_corrupt_entry(tmp_path):
     """Kill `eicore run` at random moments: entries are whole or absent, resume completes."""
     store = tmp_path / "store"

@@ -400,5 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _entry() -> Any:  # pragma: no cover
-    sys.exit(main())
+def _entry() -> Any:
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into a reader that stopped (`| head`): quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 141  # 128 + SIGPIPE, as a shell tool would
+    sys.exit(status)
