@@ -141,3 +141,18 @@ def test_a_committed_checkpoint_is_allowed_until_its_task_finishes(tmp_path):
     subprocess.run(["git", "add", "-f", str(lock)], cwd=tmp_path, check=True)
     (problem,) = _problems(tmp_path, name)
     assert "(a running task's file) is committed" in problem
+
+
+def test_the_paper_scale_script_lists_every_stored_experiment():
+    """scripts/paper_scale.sh (the list of the book's paper-scale runs) names registered
+    experiments at scales they have, and every experiment and scale stored in book/results."""
+    import re
+
+    script = (RESULTS.parents[1] / "scripts" / "paper_scale.sh").read_text()
+    listed = set(re.findall(r"^run (\S+) (\S+)", script, flags=re.M))
+    assert listed
+    for name, scale in listed:
+        assert runs.get(name).has_scale(scale), f"paper_scale.sh: {name} has no {scale} protocol"
+    stored = {(exp.name, sc.name) for exp in RESULTS.iterdir() if exp.is_dir()
+              for sc in exp.iterdir() if sc.is_dir() and any(sc.glob("*.json"))}
+    assert stored <= listed, f"stored but not in scripts/paper_scale.sh: {sorted(stored - listed)}"

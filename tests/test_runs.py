@@ -295,6 +295,7 @@ def test_sigkill_never_leaves_a_corrupt_entry(tmp_path):
     (["status", SELF, "--store", "{file}"], "not a directory"),
     (["run", SELF, "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
     (["frobnicate"], "invalid choice"),
+    (["run", SELF, "--no-wait", "--workers", "2"], "--no-wait is for runs in this process"),
 ])
 def test_cli_errors_are_one_line(tmp_path, args, words):
     f = tmp_path / "a_file"
@@ -391,6 +392,25 @@ def test_held_task_is_passed_over(tmp_path):
         t.join(60)
     assert done.is_set()
     assert not store.status(SELF, "ci").missing
+
+
+def test_held_task_is_left_to_its_holder_without_wait(tmp_path, capsys):
+    """``--no-wait``: the other tasks run, the held one is left to its holder at once
+    (a process working through a list of experiments moves on)."""
+    import socket
+
+    store = Store(tmp_path)
+    tasks = runs.get(SELF).tasks("ci", batch=4)
+    lock = store.folder(SELF, "ci") / f"{tasks[1].key}.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}")  # a live holder: this process
+    assert main(["run", SELF, "--store", str(tmp_path), "--batch", "4", "--no-wait",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 3 task(s) run and stored, 1 left to other processes" in out
+    assert f"left to another process: {tasks[1].key}" in out
+    st = store.status(SELF, "ci")
+    assert len(st.entries) == 2 and len(st.missing) == 4 and lock.exists()
 
 
 def test_paper_results_only_load(tmp_path, monkeypatch):

@@ -188,6 +188,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     exp.points(s, only)  # check the selection before starting anything
     if args.workers < 1:
         raise ConfigurationError("--workers must be at least 1")
+    if args.no_wait and (args.workers > 1 or args.scheduler):
+        raise ConfigurationError("--no-wait is for runs in this process; drop --workers and "
+                                 "--scheduler (Dask never runs a task twice)")
     if args.workers > 1 or args.scheduler:
         from .runner import _dask
 
@@ -212,12 +215,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                  scheduler=args.scheduler, checkpoint_every=args.checkpoint_every,
                  progress=progress, max_tasks=args.max_tasks,
                  keep_checkpoints=args.keep_checkpoints, keep_going=args.keep_going,
+                 wait_held=not args.no_wait,
                  on_result=None if progress else lambda e: print(
                      f"  stored {e.path.name}: {len(e.points)} points, "
                      f"{e.meta.get('wall_seconds', 0):.1f} s", flush=True))
     print(report)
     for task, why in report.failed:
         print(f"failed: {task.key}  {task.describe()}: {why}")
+    for task in report.held:
+        print(f"left to another process: {task.key}  {task.describe()}")
     return 1 if report.failed else 0
 
 
@@ -369,6 +375,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true",
                    help="when a task fails, run the others on; list the failures at the end "
                         "(exit status 1)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="leave tasks that another process is running to it instead of "
+                        "waiting for them at the end (several processes working through "
+                        "a list of experiments)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--dry-run", action="store_true", help="list the tasks, run nothing")
     p.set_defaults(func=cmd_run)

@@ -107,12 +107,15 @@ class RunReport:
     wall_seconds: float = 0.0
     #: Tasks that raised, with the error in one line (only with ``keep_going``).
     failed: list[tuple[Task, str]] = field(default_factory=list)
+    #: Tasks another process was running, left to it (only with ``wait_held=False``).
+    held: list[Task] = field(default_factory=list)
 
     def __str__(self) -> str:
         failed = f", {len(self.failed)} failed" if self.failed else ""
+        held = f", {len(self.held)} left to other processes" if self.held else ""
         return (f"{self.experiment} [{self.scale}]: {len(self.written)} of {len(self.tasks)} "
-                f"task(s) run and stored{failed}, {self.skipped_points} point(s) already in "
-                f"the store, {self.wall_seconds:.1f} s")
+                f"task(s) run and stored{failed}{held}, {self.skipped_points} point(s) already "
+                f"in the store, {self.wall_seconds:.1f} s")
 
 
 def plan(experiment: str | Experiment, scale: str | None = None, *,
@@ -134,7 +137,7 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         checkpoint_every: float = 300.0, progress: bool | None = None,
         on_result: Callable[[Entry], None] | None = None, same_code: bool = False,
         max_tasks: int | None = None, keep_checkpoints: bool = False,
-        keep_going: bool = False) -> RunReport:
+        keep_going: bool = False, wait_held: bool = True) -> RunReport:
     """Run the selected points of an experiment that the store does not hold yet.
 
     ``workers=1`` (and no ``scheduler``/``client``) runs the tasks in this process, one
@@ -146,6 +149,11 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
     A task that raises stops the run, unless ``keep_going``: the other tasks then run on,
     and the failed ones are listed in :attr:`RunReport.failed` (their checkpoints stay, so
     that a later run resumes them from there once the cause is fixed).
+
+    Tasks that another process holds (several runs on one store) are passed over and, once
+    nothing else is left, waited for; with ``wait_held=False`` they are left to that
+    process (:attr:`RunReport.held`), so that a process working through a list of
+    experiments moves on to the next one instead of waiting (serial runs only).
     """
     exp = get(experiment)
     s = current_scale(scale)
@@ -162,7 +170,7 @@ def run(experiment: str | Experiment, scale: str | None = None, *,
         return report
     if client is None and scheduler is None and int(workers) <= 1:
         _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                    keep_checkpoints, same_code, keep_going)
+                    keep_checkpoints, same_code, keep_going, wait_held)
     else:
         _run_dask(tasks, store, report, checkpoint_every, progress, on_result,
                   workers=int(workers), scheduler=scheduler, client=client,
@@ -205,17 +213,19 @@ def _failed(task: Task, exc: BaseException, report: RunReport, keep_going: bool)
 
 
 def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
-                keep_checkpoints=False, same_code=False, keep_going=False):
+                keep_checkpoints=False, same_code=False, keep_going=False, wait_held=True):
     """Run the tasks one after another. Tasks that another process is running (several
     `eicore run` processes on one store, e.g. a job array) are passed over and taken up
-    again at the end, so that each process works on a task nobody else holds."""
+    again at the end (or, without ``wait_held``, left to that process), so that each
+    process works on a task nobody else holds."""
     bar = _task_bar(tasks, progress, f"{report.experiment} [{report.scale}]")
     pending = list(tasks)
     try:
         while pending:
             busy = []
             for task in pending:
-                got = store.claim(task, same_code=same_code, block=len(pending) == 1)
+                got = store.claim(task, same_code=same_code,
+                                  block=wait_held and len(pending) == 1)
                 if got is None:
                     busy.append(task)
                     continue
@@ -225,6 +235,9 @@ def _run_serial(tasks, store, report, checkpoint_every, progress, on_result,
                     continue
                 _run_claimed(task, store, report, checkpoint_every, progress, on_result,
                              keep_checkpoints, bar, keep_going, same_code)
+            if busy and len(busy) == len(pending) and not wait_held:
+                report.held.extend(busy)  # all held elsewhere: leave them
+                break
             if busy and len(busy) == len(pending):  # all held elsewhere: wait for the first
                 task, busy = busy[0], busy[1:]
                 if store.claim(task, same_code=same_code):
