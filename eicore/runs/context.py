@@ -22,9 +22,10 @@ rule) is set aside and the task starts over, since resuming it would mix two ver
 the model in one result. The pickle is compressed (zlib, its fastest level: a Part I
 network's state shrinks from 23 to 10 MB in half a second), so that a checkpoint is cheap
 to copy or commit along with the store. Writes are
-atomic (temporary name, then rename). Checkpoint files are private to the store that
-wrote them and are deleted once the task's result is stored; only files written by
-eicore are ever unpickled.
+atomic (temporary name, then rename). Checkpoint files live in the store beside the
+entries (they may be copied or committed with it, to resume the task in another checkout)
+and are deleted once the task's result is stored; only files written by eicore are ever
+unpickled.
 """
 
 from __future__ import annotations
