@@ -124,21 +124,33 @@ def test_missing_stale_and_corrupt(tmp_path, serial):
         np.testing.assert_array_equal(got[k], serial[k])
 
 
-def test_interrupted_task_resumes_bitwise(tmp_path):
+def _interrupted_selftest(ck, stop_after=5):
+    """The 12-point self-test task, its uninterrupted result, and a run of it into the
+    checkpoint ``ck`` stopped after ``stop_after`` saves: ``(exp, task, ref)``."""
     exp = runs.get(SELF)
     (task,) = exp.tasks("ci", batch=12)
     ref = exp.run(task, Context(None))
-    ck = tmp_path / "t.ckpt"
     with pytest.raises(Interrupted):
-        exp.run(task, Context(ck, every=0, stop_after=5))
-    assert ck.exists()
-    with pytest.raises(Interrupted):  # a second interruption, later
-        exp.run(task, Context(ck, every=0, stop_after=3))
+        exp.run(task, Context(ck, every=0, stop_after=stop_after))
+    return exp, task, ref
+
+
+def _resumes_bitwise(exp, task, ck, ref):
+    """A run from the checkpoint ``ck`` resumes and equals the uninterrupted ``ref``."""
     ctx = Context(ck, every=0)
     got = exp.run(task, ctx)
     assert ctx.resumed
     for k in ref:
         np.testing.assert_array_equal(got[k], ref[k])
+
+
+def test_interrupted_task_resumes_bitwise(tmp_path):
+    ck = tmp_path / "t.ckpt"
+    exp, task, ref = _interrupted_selftest(ck)
+    assert ck.exists()
+    with pytest.raises(Interrupted):  # a second interruption, later
+        exp.run(task, Context(ck, every=0, stop_after=3))
+    _resumes_bitwise(exp, task, ck, ref)
 
 
 def test_resumed_task_records_the_time_of_every_segment(tmp_path):
@@ -184,21 +196,13 @@ def test_checkpoints_are_compressed_and_plain_ones_still_resume(tmp_path):
     compression) resumes the same way."""
     import pickle
     import zlib
-    exp = runs.get(SELF)
-    (task,) = exp.tasks("ci", batch=12)
-    ref = exp.run(task, Context(None))
     ck = tmp_path / "t.ckpt"
-    with pytest.raises(Interrupted):
-        exp.run(task, Context(ck, every=0, stop_after=5))
+    exp, task, ref = _interrupted_selftest(ck)
     data = ck.read_bytes()
     plain = zlib.decompress(data)
     assert data[:1] == b"\x78" and pickle.loads(plain)["state"]["done"] == 1250
     ck.write_bytes(plain)
-    ctx = Context(ck, every=0)
-    got = exp.run(task, ctx)
-    assert ctx.resumed
-    for k in ref:
-        np.testing.assert_array_equal(got[k], ref[k])
+    _resumes_bitwise(exp, task, ck, ref)
 
 
 def test_status_lists_interrupted_tasks_from_their_checkpoints(tmp_path, capsys):
