@@ -95,3 +95,16 @@ def test_single_bars_are_judged_on_single_bar_fields_not_on_unique_matches():
     assert "SB 0.0 [0.0, 0.5], DB 16.0 [15.5, 16.0]" in c.value and "SB 16.0" in c.value
     flipped = ds.assign(single=ds.single[::-1].assign_coords(rule=["SB", "DB"]))
     assert C.verdict(C.fig4_single_bars(flipped)) == "not reproduced"
+
+
+def test_delay_cost_compares_the_growth_of_each_rules_loss():
+    # (dt, rule, seed): SB doubles from 0.1 to 3 ms, DB grows by 20 %, except seed 2's DB
+    final = np.array([[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]],
+                      [[2.0, 2.0, 2.0], [1.2, 1.2, 3.0]]])
+    ds = xr.Dataset({"final": (("dt", "rule", "seed"), final)},
+                    coords={"dt": [0.1, 3.0], "rule": ["SB", "DB"], "seed": np.arange(3)})
+    c = C.fig6b_delay_cost(ds)
+    assert c.median_holds and c.fraction == pytest.approx(2 / 3) and C.verdict(c) == "partly"
+    assert "at 3 ms / at 0.1 ms" in c.criterion and "2.00 [2.00, 2.00]-fold for SB" in c.value
+    one = C.fig6b_delay_cost(ds.sel(dt=[3.0]))
+    assert C.verdict(one) == "not reproduced" and "needs two delays" in one.criterion

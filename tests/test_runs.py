@@ -84,6 +84,14 @@ def test_store_entry_is_self_describing(tmp_path):
     ds = store.load(SELF, "ci", only={"step_size": [1.0]})
     assert ds["path"].dims == ("step_size", "seed", "chunk")
     assert list(ds["chunk_end"].values[:2]) == [250, 500]
+    # the run facts of a selection count only the entries that hold selected points
+    runs.run(SELF, "ci", store=store)
+    everything = store.load(SELF, "ci")
+    assert everything.attrs["entries"] == 3 and ds.attrs["entries"] == 1
+    sel = store.load(SELF, "ci", only={"step_size": [1.0]})
+    assert sel.attrs["entries"] == 1
+    assert sel.attrs["cpu_seconds"] == pytest.approx(meta["cpu_seconds"])
+    assert everything.attrs["cpu_seconds"] > sel.attrs["cpu_seconds"]
 
 
 def test_missing_stale_and_corrupt(tmp_path, serial):

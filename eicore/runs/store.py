@@ -387,6 +387,8 @@ class Store:
         pts = exp.points(s, only)
         st = self.status(exp, s, points=pts, same_code=same_code)
         wanted = {_point_key(p) for p in pts}
+        # only the entries that hold a selected point are read, and counted in the run facts
+        st.entries = [e for e in st.entries if any(_point_key(p) in wanted for p in e.points)]
         loaded = []
         for e in st.entries:  # read (and checksum) every entry; corrupt ones are left out
             try:

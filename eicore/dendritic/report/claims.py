@@ -19,7 +19,8 @@ from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 
 __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
            "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
-           "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6a_collapse",
+           "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6b_delay_cost",
+           "fig6a_collapse",
            "fig6a_graceful", "variants_match"]
 
 @dataclass
@@ -186,6 +187,23 @@ def fig6b_breakdown(ds) -> Claim:
                  f"loss SB {fmt(ls)}, DB {fmt(ld)}; cosine SB {fmt(cs, 2)}, DB {fmt(cd, 2)}; "
                  f"coincident spikes SB {fmt(ks, 2)}, DB {fmt(kd, 2)}",
                  bool(med), float(np.mean(each)), len(ls))
+
+
+def fig6b_delay_cost(ds) -> Claim:
+    """Fig 6B: lengthening the delay from the shortest to the longest time step raises SB's
+    final MNIST loss by a larger factor than DB's (seed pairs: SB and DB networks of the
+    same seed). Needs at least two delays."""
+    dts = sorted(float(d) for d in ds.dt.values)
+    if len(dts) < 2:
+        return Claim("Fig 6B", "a longer delay costs SB more than DB", "needs two delays",
+                     f"only {dts[0]:g} ms run", False, 0.0, int(ds.sizes.get("seed", 0)))
+    lo, hi = ds.sel(dt=dts[0]), ds.sel(dt=dts[-1])
+    gs = _rule(hi, "final", "SB") / _rule(lo, "final", "SB")
+    gd = _rule(hi, "final", "DB") / _rule(lo, "final", "DB")
+    return Claim("Fig 6B", "a longer delay costs SB more than DB",
+                 f"final loss at {dts[-1]:g} ms / at {dts[0]:g} ms larger for SB than DB",
+                 f"loss grows {fmt(gs, 2)}-fold for SB, {fmt(gd, 2)}-fold for DB",
+                 bool(np.median(gs) > np.median(gd)), float(np.mean(gs > gd)), len(gs))
 
 
 def fig6a_collapse(ds, hi: float = 0.95, lo: float = 0.5) -> Claim:
