@@ -108,3 +108,13 @@ def test_delay_cost_compares_the_growth_of_each_rules_loss():
     assert "at 3 ms / at 0.1 ms" in c.criterion and "2.00 [2.00, 2.00]-fold for SB" in c.value
     one = C.fig6b_delay_cost(ds.sel(dt=[3.0]))
     assert C.verdict(one) == "not reproduced" and "needs two delays" in one.criterion
+
+
+def test_short_delay_claim_uses_the_collapse_level_at_the_shortest_delay():
+    cos = np.array([[[0.90, 0.96, 0.93], [0.1, 0.1, 0.1]],     # dt = 0.1: SB apart in 2 of 3
+                    [[0.99, 0.99, 0.99], [0.1, 0.1, 0.1]]])    # dt = 2: SB collapsed
+    ds = xr.Dataset({"cos": (("dt", "rule", "seed"), cos)},
+                    coords={"dt": [0.1, 2.0], "rule": ["SB", "DB"], "seed": np.arange(3)})
+    c = C.fig6a_short_delay(ds)
+    assert "0.1 ms" in c.paper and c.median_holds and c.fraction == pytest.approx(2 / 3)
+    assert C.verdict(C.fig6a_collapse(ds)) == "reproduced"

@@ -20,7 +20,7 @@ from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
            "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
            "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6b_delay_cost",
-           "fig6a_collapse",
+           "fig6a_collapse", "fig6a_short_delay",
            "fig6a_graceful", "variants_match"]
 
 @dataclass
@@ -216,6 +216,16 @@ def fig6a_collapse(ds, hi: float = 0.95, lo: float = 0.5) -> Claim:
                  f"cosine SB {fmt(cs, 3)}, DB {fmt(cd, 3)}",
                  bool(np.median(cs) > hi and np.median(cd) < lo),
                  float(np.mean((cs > hi) & (cd < lo))), len(cs))
+
+
+def fig6a_short_delay(ds, hi: float = 0.95) -> Claim:
+    """Fig 6A: with the shortest delay of the scan SB's fields stay apart (mean pairwise
+    cosine below the collapse level ``hi`` of :func:`fig6a_collapse`)."""
+    dt = float(min(ds.dt.values))
+    cs = _rule(ds.sel(dt=dt), "cos", "SB")
+    return Claim("Fig 6A", f"with a {dt:g} ms delay SB neurons keep distinct weights",
+                 f"field cosine SB < {hi}", f"cosine SB {fmt(cs, 3)}",
+                 bool(np.median(cs) < hi), float(np.mean(cs < hi)), len(cs))
 
 
 def fig6a_graceful(ds, factor: float = 1.25) -> Claim:
