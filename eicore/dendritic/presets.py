@@ -3,9 +3,10 @@
 ``full`` follows the authors' scripts (Priesemann-Group/dendritic_balance; raw learning
 rates, multiplied by dt in ms inside the rules). ``ci`` shortens training by one to two
 orders of magnitude and raises the learning rates and the annealing rate to match; the
-chapters say so. ``reduced`` (Figs 5 and 6A only) runs the paper's time step and network
-sizes with the ci rates and a shortened training. ``smoke`` (tiny) only runs every code
-path.
+chapters say so. ``reduced`` (Figs 5 and 6A only) keeps the paper's time steps (0.1 ms;
+Fig 6A scans delays of 0.1-3 ms) and shortens the rest: the ci rates, a shortened training,
+three of the paper's nine network sizes (Fig 5) and 80 neurons instead of 200 (Fig 6A).
+``smoke`` (tiny) only runs every code path.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ _SCENES_FULL = dict(
 )  # fmt: skip
 
 # The reduced protocol of Figs 5 and 6A (``--scale reduced``): the full protocol (hundreds of
-# CPU hours) shortened to about 5 CPU hours, at the paper's dt = 0.1 ms and network sizes
-# (Fig 6A: 80 neurons), with the ci learning rates, annealing and starting weights, training
+# CPU hours) shortened to about 5 CPU hours, at the paper's dt = 0.1 ms (Fig 5: 200, 100 and
+# 50 neurons; Fig 6A: 80 neurons, not 200), with the ci learning rates, annealing and starting
+# weights, training
 # for 300 patterns per neuron (three times the ci's) and 200 test patches.
 _SCENES_REDUCED = dict(
     n_test=200, **{k: _SCENES_CI[k] for k in ("eta_F", "eta_D", "eta_W", "eta_sigma", "F_scale",

@@ -20,7 +20,7 @@ from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
            "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
            "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6b_delay_cost",
-           "fig6a_collapse", "fig6a_short_delay",
+           "fig6a_collapse", "fig6a_short_delay", "COLLAPSE_COSINE",
            "fig6a_graceful", "variants_match"]
 
 @dataclass
@@ -206,7 +206,12 @@ def fig6b_delay_cost(ds) -> Claim:
                  bool(np.median(gs) > np.median(gd)), float(np.mean(gs > gd)), len(gs))
 
 
-def fig6a_collapse(ds, hi: float = 0.95, lo: float = 0.5) -> Claim:
+#: Mean pairwise field cosine above which a network's fields count as collapsed onto one
+#: (Fig 6A); :func:`fig6a_collapse` and :func:`fig6a_short_delay` share it.
+COLLAPSE_COSINE = 0.95
+
+
+def fig6a_collapse(ds, hi: float = COLLAPSE_COSINE, lo: float = 0.5) -> Claim:
     """Fig 6A: at the longest delay SB's fields collapse (mean pairwise cosine > ``hi``),
     DB's stay distinct (< ``lo``)."""
     dt = float(max(ds.dt.values))
@@ -218,7 +223,7 @@ def fig6a_collapse(ds, hi: float = 0.95, lo: float = 0.5) -> Claim:
                  float(np.mean((cs > hi) & (cd < lo))), len(cs))
 
 
-def fig6a_short_delay(ds, hi: float = 0.95) -> Claim:
+def fig6a_short_delay(ds, hi: float = COLLAPSE_COSINE) -> Claim:
     """Fig 6A: with the shortest delay of the scan SB's fields stay apart (mean pairwise
     cosine below the collapse level ``hi`` of :func:`fig6a_collapse`)."""
     dt = float(min(ds.dt.values))
