@@ -30,6 +30,20 @@ def test_verdicts_follow_the_stated_rules(sb, db, verdict):
     assert set(C.VERDICT_RULES) == {"reproduced", "partly", "not reproduced"}
 
 
+def test_fig3_sparse_counts_images_per_network():
+    # 5 seeds x 10 images; SB networks code 9 of 10 images with <= 2 neurons in every seed,
+    # DB networks 9 of 10 in three seeds and 5 of 10 in two
+    sb = np.array([[1] * 9 + [3]] * 5)
+    db = np.array([[2] * 9 + [4]] * 3 + [[1] * 5 + [3] * 5] * 2)
+    ds = xr.Dataset({"active": (("rule", "seed", "image"), np.stack([sb, db]))},
+                    coords={"rule": ["SB", "DB"], "seed": np.arange(5)})
+    c = C.fig3_sparse(ds)
+    assert c.median_holds and c.fraction == pytest.approx(0.6) and c.seeds == 5
+    assert C.verdict(c) == "partly"
+    assert "SB 0.90 [0.90, 0.90], DB 0.90 [0.50, 0.90]" in c.value
+    assert not C.fig3_sparse(ds, most=1).median_holds  # DB networks use two neurons
+
+
 def test_schematic_draws_two_panels():
     import matplotlib
 

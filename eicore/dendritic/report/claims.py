@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ...backend import host as np
 from ...claims import VERDICT_RULES, fmt, med_iqr, verdict_of
 
-__all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar",
+__all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar", "fig3_sparse",
            "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
            "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6b_delay_cost",
            "fig6a_collapse", "fig6a_short_delay", "COLLAPSE_COSINE",
@@ -65,6 +65,21 @@ def fig3_similar(ds, tol: float = 0.25) -> Claim:
                  f"final test losses within {100 * tol:.0f} %",
                  f"SB {fmt(sb)}, DB {fmt(db)}",
                  abs(msb - mdb) / min(msb, mdb) <= tol, float(np.mean(rel <= tol)), len(sb))
+
+
+def fig3_sparse(ds, most: int = 2, share: float = 0.8) -> Claim:
+    """Fig 3A/B: images are rarely coded by more than ``most`` neurons. Per network, the
+    share of test images during which at most ``most`` neurons spike (``ds.active``: the
+    number of neurons with at least one spike while an image is shown); the claim holds
+    for a seed when that share is at least ``share`` in both its SB and its DB network."""
+    few = {v: np.mean(np.asarray(ds.active.sel(rule=v).values) <= most, axis=-1)
+           for v in ("SB", "DB")}  # (seed,)
+    each = (few["SB"] >= share) & (few["DB"] >= share)
+    return Claim("Fig 3A/B", f"images are rarely coded by more than {most} neurons",
+                 f"at most {most} neurons spike during >= {100 * share:.0f} % of test images",
+                 f"share of images: SB {fmt(few['SB'], 2)}, DB {fmt(few['DB'], 2)}",
+                 bool(min(np.median(few["SB"]), np.median(few["DB"])) >= share),
+                 float(np.mean(each)), len(each))
 
 
 # ------------------------------------------------------------------------- Fig 4
