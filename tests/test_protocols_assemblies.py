@@ -142,6 +142,9 @@ def test_training_resumes_bitwise(tmp_path, name):
         run(task, Context(path, every=0, stop_after=4))
     with pytest.raises(Interrupted):  # mid-trial, twice
         run(task, Context(path, every=0, stop_after=5))
+    saved = Context(path, every=0).resume()["trainer"]
+    assert not {"M", "b_all"} & set(saved.__getstate__())  # left out of the checkpoint ...
+    assert_equal(to_numpy(saved.M), to_numpy(saved.net.full_matrix()))  # ... and rebuilt
     ctx = Context(path, every=0)
     resumed = run(task, ctx)
     assert ctx.resumed
@@ -267,7 +270,14 @@ def test_trained_conditions_stored_only_loads(tmp_path):
         assert (q[f"{c}.U"], q[f"{c}.p"]) == (mc["U"], mc["p_selectivity"])
         assert all(q[f"{c}.{k}"] == v for k, v in mc.items() if k.startswith("frac_"))
     assert all(q[f"{k}_before"] == m[f"{k}_before"] for k in ("sel_I", "sel_E", "cotuning", "loss"))
-    assert len(rows) == 31
+    assert len(rows) == 33
+    # Fig 1-S5: the share of existing synapses below theta, counted directly
+    for c in got["conditions"]:
+        b = list(got["conditions"]).index(c)
+        for name in ("IE", "EI"):
+            w = np.asarray(getattr(got["after"], f"W_{name}"))[b]
+            z = np.asarray(getattr(got["after"], f"z_{name}"))[b] > 0
+            assert q[f"{c}.below_{name}"] == pytest.approx(np.sum((w < 1e-4) & z) / np.sum(z))
     by = {(r["fig"], r["claim"]): r for r in rows}
     assert verdict(by[("3e", "input-KO: input-vs-RS significant")]) == "not run yet"
     assert verdict(by[("4d", "KOs: influence rises")]) == "not run yet"

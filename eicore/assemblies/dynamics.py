@@ -66,11 +66,10 @@ def steady_state(
 
     Every network of the batch is integrated on its own: it has its own step (halved
     whenever its residual grows tenfold or stalls for 12 steps, an Euler oscillation, but
-    never below ``min_dt``) and
-    its own convergence test, and it is frozen once its residual is below ``tol``. A
-    network therefore follows the same trajectory in any batch as alone (bitwise, where the
-    backend's batched matrix product equals the single one), also when another network of
-    the batch needs more steps or smaller steps.
+    never below ``min_dt``) and its own convergence test, and it is frozen once its
+    residual is below ``tol``. A network therefore follows the same trajectory in any batch
+    as alone (bitwise, where the backend's batched matrix product equals the single one),
+    also when another network of the batch needs more steps or smaller steps.
 
     Parameters
     ----------

@@ -187,6 +187,18 @@ class Trainer:
         self.seconds = 0.0
         self.cpu_seconds = 0.0
 
+    def __getstate__(self) -> dict:
+        # the drive and the connectivity matrix follow from the networks; a checkpoint
+        # leaves them out (about half its size) and __setstate__ rebuilds them bitwise
+        state = self.__dict__.copy()
+        del state["b_all"], state["M"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.b_all = self.net.drive()
+        self.M = self.net.full_matrix()
+
     @property
     def total(self) -> int:
         """Presentations in all (``trials * S``)."""

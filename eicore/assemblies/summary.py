@@ -85,6 +85,10 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
         m = after_measures(local, b, before=ref, n=n, repeats=repeats, alpha=alpha,
                            theta=th, rho0=rho0)
         q.update({f"{c}.{k}": m[k] for k in _AFTER})
+        for name in ("IE", "EI"):  # Fig 1-S5: existing synapses below the threshold theta
+            w = to_numpy(getattr(local["after"], f"W_{name}"))[b]
+            z = to_numpy(getattr(local["after"], f"z_{name}"))[b] > 0
+            q[f"{c}.below_{name}"] = float(host.mean(w[z] < theta))
         q.update({f"{c}.{k}": v for k, v in m.items() if k.startswith(("frac_", "ge_"))})
     if P in C:
         h, iP = local["history"], C.index(P)
@@ -171,7 +175,7 @@ def label(key: str) -> str:
 def _number(key: str, v: float) -> str:
     """A quantity formatted by its kind (fractions in %, angles in degrees, ...)."""
     tail = key.rsplit(".", 1)[-1]
-    if tail.startswith("frac_"):
+    if tail.startswith(("frac_", "below_")):
         return f"{100 * v:.1f}%"
     if tail.startswith("ge_"):
         return f"{100 * v:.2f}%"
@@ -288,6 +292,12 @@ def _rows() -> list[_Row]:
          "median above the local rule's", ["grad.output_ko.sel_I", "output_ko.sel_I"],
          lambda v: f"{v('grad.output_ko.sel_I')} vs {v('output_ko.sel_I')}",
          lambda q: q["grad.output_ko.sel_I"] > q["output_ko.sel_I"]),
+        ("1-S5", "Pyr→PV weights: a lower mode below θ", "yes",
+         ">= 25% of synapses below θ = 1e-4", ["plastic.below_IE"],
+         lambda v: f"{v('plastic.below_IE')} below θ", lambda q: q["plastic.below_IE"] >= 0.25),
+        ("1-S5", "PV→Pyr weights: a lower mode below θ", "yes",
+         ">= 25% of synapses below θ = 1e-4", ["plastic.below_EI"],
+         lambda v: f"{v('plastic.below_EI')} below θ", lambda q: q["plastic.below_EI"] >= 0.25),
         ("4d", "after learning: influence falls with RF corr.", "yes", "slope < 0",
          ["perturb.plastic.slope"], lambda v: f"slope {v('perturb.plastic.slope')}",
          lambda q: q["perturb.plastic.slope"] < 0),
