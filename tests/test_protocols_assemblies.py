@@ -275,8 +275,8 @@ def test_trained_conditions_stored_only_loads(tmp_path):
     for c in got["conditions"]:
         b = list(got["conditions"]).index(c)
         for name in ("IE", "EI"):
-            w = np.asarray(getattr(got["after"], f"W_{name}"))[b]
-            z = np.asarray(getattr(got["after"], f"z_{name}"))[b] > 0
+            w = to_numpy(getattr(got["after"], f"W_{name}"))[b]
+            z = to_numpy(getattr(got["after"], f"z_{name}"))[b] > 0
             assert q[f"{c}.below_{name}"] == pytest.approx(np.sum((w < 1e-4) & z) / np.sum(z))
     by = {(r["fig"], r["claim"]): r for r in rows}
     assert verdict(by[("3e", "input-KO: input-vs-RS significant")]) == "not run yet"
