@@ -72,8 +72,7 @@ def fig3_sparse(ds, most: int = 2, share: float = 0.8) -> Claim:
     share of test images during which at most ``most`` neurons spike (``ds.active``: the
     number of neurons with at least one spike while an image is shown); the claim holds
     for a seed when that share is at least ``share`` in both its SB and its DB network."""
-    few = {v: np.mean(np.asarray(ds.active.sel(rule=v).values) <= most, axis=-1)
-           for v in ("SB", "DB")}  # (seed,)
+    few = {v: np.mean(_rule(ds, "active", v) <= most, axis=-1) for v in ("SB", "DB")}  # (seed,)
     each = (few["SB"] >= share) & (few["DB"] >= share)
     return Claim("Fig 3A/B", f"images are rarely coded by more than {most} neurons",
                  f"at most {most} neurons spike during >= {100 * share:.0f} % of test images",
