@@ -28,8 +28,10 @@ __all__ = [
     "influence_vs_rf",
     "influence_vs_rf_sums",
     "output_weight_vs_influence",
+    "existing_weights",
     "sampling_fractions",
     "selectivity",
+    "share_below",
     "weight_rs_pairs",
 ]
 
@@ -50,6 +52,19 @@ def grid3(x: Any) -> Any:
 def selectivity(sw: Sweep, b: int) -> tuple[Any, Any]:
     """Skewness selectivity (Eq 6) of Pyr and PV cells of network ``b``: ``(NE,), (NI,)``."""
     return skewness(sw.rE[b], axis=0), skewness(sw.rI[b], axis=0)
+
+
+def existing_weights(net: Network, b: int, name: str) -> Any:
+    """The weights of the synapses that exist (``z > 0``) of matrix ``W_<name>``
+    (``"EI"``: PV -> Pyr, ``"IE"``: Pyr -> PV) of network ``b``, a host vector."""
+    w = to_numpy(getattr(net, f"W_{name}"))[b]
+    return w[to_numpy(getattr(net, f"z_{name}"))[b] > 0]
+
+
+def share_below(net: Network, b: int, name: str, theta: float = 1e-4) -> float:
+    """Fig 1-S5: the share of existing synapses of ``W_<name>`` in network ``b`` whose
+    weight is below the detection threshold ``theta`` of the sampling tests (Fig 1e)."""
+    return float(host.mean(existing_weights(net, b, name) < theta))
 
 
 def weight_rs_pairs(net: Network, sw: Sweep, b: int, theta: float = 1e-4) -> dict[str, tuple]:

@@ -25,6 +25,7 @@ from .analysis import (
     output_weight_vs_influence,
     sampling_fractions,
     selectivity,
+    share_below,
 )
 from .claims import after_measures, before_measures
 from .presets import NETWORK
@@ -86,9 +87,7 @@ def quantities(local: dict[str, Any], gradient: dict[str, Any] | None = None,
                            theta=th, rho0=rho0)
         q.update({f"{c}.{k}": m[k] for k in _AFTER})
         for name in ("IE", "EI"):  # Fig 1-S5: existing synapses below the threshold theta
-            w = to_numpy(getattr(local["after"], f"W_{name}"))[b]
-            z = to_numpy(getattr(local["after"], f"z_{name}"))[b] > 0
-            q[f"{c}.below_{name}"] = float(host.mean(w[z] < theta))
+            q[f"{c}.below_{name}"] = share_below(local["after"], b, name, theta)
         q.update({f"{c}.{k}": v for k, v in m.items() if k.startswith(("frac_", "ge_"))})
     if P in C:
         h, iP = local["history"], C.index(P)

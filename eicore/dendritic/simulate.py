@@ -69,6 +69,9 @@ class LogisticNoise:
         self.buf = None
         self.pos = 0
         self._w = None  # scratch of _draw
+        # how the buffer was made, to rebuild it after unpickling (see __getstate__):
+        # the generators' states before the draw, its length, the leftover it extends
+        self._made = None
 
     def _draw(self, n: int):
         # 23 random bits per value from the raw 64-bit PCG64 output (two values per word):
@@ -92,20 +95,41 @@ class LogisticNoise:
         return u.reshape(len(self.gens), n, self.n_z)
 
     def __getstate__(self):
-        # the array namespace (a module) does not pickle: the owner sets it again
+        # the array namespace (a module) does not pickle: the owner sets it again. The
+        # buffer (networks x thousands of steps x n_z values) is not stored either: the
+        # generators' states before it was drawn are, and __setstate__ draws it again,
+        # bitwise, which leaves the generators where they are now
         d = dict(self.__dict__)
         d["xp"] = None
         d["_w"] = None
+        d["buf"] = None
+        if self.buf is None:
+            d["_made"] = None
         return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        if self._made is not None:
+            states, n, rest = self._made
+            for g, st in zip(self.gens, states):
+                g.bit_generator.state = st
+            new = self._draw(n)
+            self.buf = new if rest is None else host.concatenate([rest, new], axis=1)
 
     def take(self, k: int):
         if self.buf is None or self.pos + k > self.buf.shape[1]:
             rest = self.buf[:, self.pos :] if self.buf is not None else None
-            new = self._draw(max(self.chunk, k))
-            if rest is not None and rest.shape[1] > 0:
+            if rest is not None and rest.shape[1] == 0:
+                rest = None
+            states = [g.bit_generator.state for g in self.gens]
+            n = max(self.chunk, k)
+            new = self._draw(n)
+            if rest is not None:
+                rest = rest.copy()  # not a view of the old buffer, which is dropped
                 new = host.concatenate([rest, new], axis=1)
             self.buf = new
             self.pos = 0
+            self._made = (states, n, rest)
         out = self.buf[:, self.pos : self.pos + k]
         self.pos += k
         xp = self.xp if self.xp is not None else get_xp()

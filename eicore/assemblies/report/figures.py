@@ -15,6 +15,7 @@ from typing import Any
 from ...backend import host as np
 from ...backend import to_numpy
 from ...plotting import CONDITION_COLORS, PALETTE
+from ..analysis import existing_weights, share_below
 from ..experiment import CONDITIONS
 
 __all__ = ["MATRIX_TITLES", "loss_per_trial", "angles_per_trial", "weight_distributions"]
@@ -65,7 +66,7 @@ def weight_distributions(axes, before, after, b: int, bins, theta: float = 1e-4,
     bins = np.asarray(bins, dtype=float)
     stats = {}
     for ax, name in zip(axes, ("EI", "IE")):
-        w = to_numpy(getattr(after, f"W_{name}"))[b][to_numpy(getattr(after, f"z_{name}"))[b] > 0]
+        w = existing_weights(after, b, name)
         w0 = to_numpy(getattr(before, f"W_{name}"))[b]
         lw = np.log10(np.maximum(w, 1e-12))
         ax.hist(np.log10(w0[w0 > 0]), bins=bins, histtype="step", color=CONDITION_COLORS["before"],
@@ -76,7 +77,7 @@ def weight_distributions(axes, before, after, b: int, bins, theta: float = 1e-4,
         ax.set(xlabel="log10 weight", title=MATRIX_TITLES[name].split(" ")[0])
         counts, edges = np.histogram(lw, bins=bins)
         k = int(np.argmax(counts))
-        stats[name] = dict(below=float(np.mean(w < theta)),
+        stats[name] = dict(below=share_below(after, b, name, theta),
                            mode=float((edges[k] + edges[k + 1]) / 2),
                            upper=float(np.mean(lw > -2)), max=float(w.max()))
     return stats
