@@ -132,3 +132,20 @@ def test_short_delay_claim_uses_the_collapse_level_at_the_shortest_delay():
     c = C.fig6a_short_delay(ds)
     assert "0.1 ms" in c.paper and c.median_holds and c.fraction == pytest.approx(2 / 3)
     assert C.verdict(C.fig6a_collapse(ds)) == "reproduced"
+
+
+def test_decay_at_own_rate_pairs_the_seeds_of_the_two_experiments():
+    """The decay network of each seed is compared with the 5 Hz analytic DB of the same seed,
+    whatever order the control's seeds are stored in."""
+    variants = ["DB", "SB", "simultaneous", "slow", "decay"]
+    final = np.full((5, 4), 0.0127)
+    final[4] = [0.0246, 0.0250, 0.0300, 0.0244]  # decay, seeds 0..3
+    ds = xr.Dataset({"final": (("variant", "seed"), final)},
+                    coords={"variant": variants, "seed": np.arange(4)})
+    ctrl = xr.Dataset({"final": (("seed",), [0.0244, 0.0240, 0.0240, 0.0245])},
+                      coords={"seed": [3, 2, 0, 1]})  # seed 2 ends at 0.0240
+    c = C.decay_at_own_rate(ds, ctrl)
+    # ratios: seed 0 0.0246/0.0240, seed 1 0.0250/0.0245, seed 2 0.0300/0.0240 (+25 %),
+    # seed 3 0.0244/0.0244
+    assert c.median_holds and c.fraction == pytest.approx(0.75) and c.seeds == 4
+    assert not C.decay_at_own_rate(ds, ctrl, tol=0.01).median_holds

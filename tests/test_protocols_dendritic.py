@@ -32,6 +32,7 @@ NAMES = {
     "dendritic.fig6a_scenes_delays": (50, 5, 180, 18),
     "dendritic.figS3_variants": (25, 1, 50, 1),
     "dendritic.figS2_variants": (25, 1, 25, 1),
+    "dendritic.figS2_rate_control": (10, 1, 10, 1),
 }
 
 

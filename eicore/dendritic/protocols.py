@@ -14,6 +14,7 @@ name                               sweep (first axis slowest)        chapter
 ``dendritic.fig6a_scenes_delays``  dt x rule x seed (dt separate)    06 Delays
 ``dendritic.figS3_variants``       variant x seed                    07 Variants
 ``dendritic.figS2_variants``       variant x seed                    07 Variants
+``dendritic.figS2_rate_control``   control x seed                    07 Variants
 =================================  ================================  ==========
 
 A task's points are simulated as one batch per network kind (SB and analytic DB share one
@@ -24,7 +25,7 @@ chapters computed in one batch), and a batch gives bitwise the same numbers as i
 run alone (the simulator keeps one noise generator per network and picks every per-network
 branch per network; ``tests/test_protocols_dendritic.py``).
 
-Tasks are resumable: the state (simulations with their noise generators and buffers,
+Tasks are resumable: the state (simulations with their noise generators,
 stream positions or generators, learning curves, phase schedules) is checkpointed after
 every 200 training patterns (:class:`~.experiment.Trainer`); ``--checkpoint-every`` sets
 how often it is written.
@@ -585,6 +586,66 @@ def run_figS2_variants(task: Task, ctx) -> dict:
     return _variant_outputs(task, jobs, res, n_tests)
 
 
+#: the two controls of Fig S2: the analytic DB at the "decay" network's rate, and the
+#: "decay" network at the others' rate
+S2_CONTROLS = ("DB at 5 Hz", "decay at 20 Hz")
+
+
+def run_figS2_rate_control(task: Task, ctx) -> dict:
+    """Fig S2 controls (chapter 07) for the "decay" network, which the authors' script runs
+    at a target rate ``rho_decay`` (5 Hz) and the other networks at ``rho`` (20 Hz):
+
+    * ``"DB at 5 Hz"``: the analytic DB of Fig S2 (its rates and protocol, from F = 0) at
+      ``rho_decay``, the loss the analytic solution reaches at the decay network's rate;
+    * ``"decay at 20 Hz"``: the decay network of Fig S2 (its rates, F0, ``F_on``) at
+      ``rho``, without the extra ``mult_F_decay`` that the ``ci`` preset gives its 5 Hz.
+
+    Noise seeds ``200 + s`` and ``300 + s``. Stores the curves (NaN-padded), the final
+    loss, F and, for the decay networks, the correlation of the learned inhibition with
+    ``-F D``."""
+    q = task.p
+    S2v = dict(zip(q.variants, range(len(q.variants))))
+    X, Xt = _mnist("train", None), _mnist("test", q.n_test)
+    jobs = []
+    groups: dict[str, list[int]] = {}
+    for i, pt in enumerate(task.points):
+        groups.setdefault(pt["control"], []).append(i)
+    for control, idx in groups.items():
+        ss = [int(task.points[i]["seed"]) for i in idx]
+        B = len(ss)
+
+        if control == "DB at 5 Hz":
+            v = S2v["DB"]
+
+            def trainer(ss=ss, B=B, v=v):
+                net = make_network("DB", n_z=9, n_x=256, batch=B, dt=q.dt, rho=q.rho_decay,
+                                   sigma_init=q.sigma, eta_F=q.eta_F[v] * q.mult_F,
+                                   eta_D=q.eta_D[v] * q.mult, eta_b=q.eta_b[v])
+                sim = Simulation(net, noise_seeds=[200 + s for s in ss])
+                return Trainer(sim, _s2_tests(q, "somatic"), q.n_test)
+        else:
+            v = S2v["decay"]
+
+            def trainer(ss=ss, B=B, v=v):
+                F0 = q.F0[v] * host.ones((B, 9, 256), host.float32)
+                net = make_network("decay", n_z=9, n_x=256, batch=B, dt=q.dt, rho=q.rho,
+                                   sigma_init=q.sigma, F0=F0, eta_F=0.0,
+                                   eta_W=q.eta_W[v] * q.mult, eta_D=q.eta_D[v] * q.mult,
+                                   eta_b=q.eta_b[v], decay=q.decay)
+                sim = Simulation(net, noise_seeds=[300 + s for s in ss])
+                return Trainer(sim, _s2_tests(q, "dendritic"), q.n_test,
+                               schedule=PhaseSchedule([(q.F_on, {"eta_F": q.eta_F[v] * q.mult_F})]))
+
+        def streams(B=B):
+            return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
+                    SequenceStream(Xt, host.tile(host.arange(len(Xt)), (B, 1))))
+
+        jobs.append(Job(idx, q.n_train, trainer, streams))
+    res = run_jobs(ctx, jobs)
+    n_tests = 1 + max(len(_s2_tests(q, k)) for k in ("somatic", "dendritic"))
+    return _variant_outputs(task, jobs, res, n_tests)
+
+
 # ------------------------------------------------------------------------- registry
 _CURVE = dict(loss=("test",), patterns=("test",))
 
@@ -654,4 +715,12 @@ register(Experiment(
     batch=64,
     dims=dict(**_CURVE, F=("neuron", "pixel")),
     doc="Fig S2: learned DB variants vs analytic DB and SB on MNIST 0-2",
+))
+
+register(Experiment(
+    name="dendritic.figS2_rate_control", run=run_figS2_rate_control, presets=(VARIANTS_S2,),
+    axes=lambda p: dict(control=list(S2_CONTROLS), seed=seed_values(p.seeds)),
+    batch=64,
+    dims=dict(**_CURVE, F=("neuron", "pixel")),
+    doc="Fig S2 controls: the analytic DB at the 'decay' network's 5 Hz, 'decay' at 20 Hz",
 ))

@@ -21,7 +21,7 @@ __all__ = ["Claim", "med_iqr", "fmt", "verdict", "VERDICT_RULES", "fig3_similar"
            "fig4_db_below_sb", "fig4_sb_peaks", "fig4_single_bars", "fig5_db_better",
            "fig5_db_falls", "fig5_gap_grows", "fig5_twice", "fig6b_breakdown", "fig6b_delay_cost",
            "fig6a_collapse", "fig6a_short_delay", "COLLAPSE_COSINE",
-           "fig6a_graceful", "variants_match"]
+           "fig6a_graceful", "variants_match", "decay_at_own_rate"]
 
 @dataclass
 class Claim:
@@ -278,6 +278,23 @@ def variants_match(ds, figure: str, task: str, tol: float = 0.2) -> Claim:
                  f"analytic DB {fmt(ref)}; ratio - 1: "
                  + ", ".join(f"{v} {fmt(100 * rel[v], 0)} %" for v in names),
                  bool(med), float(np.mean(each)), len(ref))
+
+
+def decay_at_own_rate(ds, control, tol: float = 0.2) -> Claim:
+    """Fig S2: the "decay" network (``ds``, :func:`eicore.dendritic.protocols.run_figS2_variants`)
+    ends within ``tol`` of the loss the analytic DB reaches at the same target rate, 5 Hz
+    (``control``, the experiment ``dendritic.figS2_rate_control``); per seed, the decay
+    network against the control network of the same seed."""
+    dec = np.asarray(ds.final.sel(variant="decay").values, dtype=float)
+    ref = np.asarray(control.final.sel(seed=ds.seed.values).values, dtype=float)
+    rel = dec / ref - 1.0
+    med = abs(np.median(dec) / np.median(ref) - 1.0) <= tol
+    return Claim("Fig S2", "the 'decay' network performs like the analytic DB at its own "
+                 "rate (5 Hz)",
+                 f"final loss within {100 * tol:.0f} % of the analytic DB at 5 Hz",
+                 f"decay {fmt(dec)}, analytic DB at 5 Hz {fmt(ref)}; ratio - 1 "
+                 f"{fmt(100 * rel, 0)} %", bool(med), float(np.mean(np.abs(rel) <= tol)),
+                 len(ref))
 
 
 def fig5_twice(ds) -> Claim:
