@@ -149,3 +149,25 @@ def test_decay_at_own_rate_pairs_the_seeds_of_the_two_experiments():
     # seed 3 0.0244/0.0244
     assert c.median_holds and c.fraction == pytest.approx(0.75) and c.seeds == 4
     assert not C.decay_at_own_rate(ds, ctrl, tol=0.01).median_holds
+
+
+def _fig5(sizes, sb, db):
+    return xr.Dataset({"best": (("n_z", "rule", "seed"), np.stack([sb, db], axis=1))},
+                      coords={"n_z": sizes, "rule": ["SB", "DB"], "seed": np.arange(2)})
+
+
+def test_fig5_claims_do_not_depend_on_the_order_of_the_sizes():
+    """The full and reduced presets list the sizes largest first, ci smallest first: the
+    claims read them by size. Here DB's loss falls with size, SB's gap to DB is largest with
+    the fewest neurons, and SB with 2n neurons does not reach DB with n."""
+    sizes = [50, 100, 200]
+    sb = np.array([[0.030, 0.031], [0.026, 0.027], [0.020, 0.021]])
+    db = np.array([[0.020, 0.021], [0.018, 0.018], [0.016, 0.017]])
+    up, down = _fig5(sizes, sb, db), _fig5(sizes[::-1], sb[::-1], db[::-1])
+    for ds in (up, down):
+        assert C.fig5_db_falls(ds).median_holds and C.fig5_db_falls(ds).fraction == 1.0
+        assert C.fig5_db_better(ds).fraction == 1.0
+        assert C.fig5_gap_grows(ds).median_holds
+        assert not C.fig5_twice(ds).median_holds
+        assert "50 neurons: SB" in C.fig5_db_better(ds).value
+    assert C.fig5_db_falls(down).value == C.fig5_db_falls(up).value

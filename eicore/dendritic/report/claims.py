@@ -146,14 +146,21 @@ def fig4_single_bars(ds, p: float = 0.7) -> Claim:
 
 
 # ------------------------------------------------------------------------- Fig 5
+def _sizes(ds) -> list[int]:
+    """The network sizes of a Fig 5 sweep, smallest first (the full and reduced presets list
+    them largest first)."""
+    return sorted(int(v) for v in ds.n_z.values)
+
+
 def _best(ds, rule):
-    return np.asarray(ds.best.sel(rule=rule).values, dtype=float)  # (n_z, seed)
+    """Minimum test loss (n_z, seed), sizes smallest first."""
+    return np.asarray(ds.best.sel(rule=rule, n_z=_sizes(ds)).values, dtype=float)
 
 
 def fig5_db_better(ds) -> Claim:
     """Fig 5: DB codes natural-image patches better than SB at every network size."""
     sb, db = _best(ds, "SB"), _best(ds, "DB")
-    nz = [int(v) for v in ds.n_z.values]
+    nz = _sizes(ds)
     return Claim("Fig 5", "DB codes natural scenes better than SB at every size",
                  "minimum test loss DB < SB at every number of neurons",
                  f"{nz[0]} neurons: SB {fmt(sb[0])}, DB {fmt(db[0])}; "
@@ -168,7 +175,7 @@ def fig5_db_falls(ds) -> Claim:
     med = np.median(db, axis=1)
     return Claim("Fig 5", "DB's loss falls as neurons are added",
                  "minimum test loss of DB falls with every size step",
-                 "DB: " + "; ".join(f"{int(n)}: {fmt(d)}" for n, d in zip(ds.n_z.values, db)),
+                 "DB: " + "; ".join(f"{n}: {fmt(d)}" for n, d in zip(_sizes(ds), db)),
                  bool(np.all(np.diff(med) < 0)), float(np.mean(np.all(np.diff(db, axis=0) < 0,
                                                                         axis=0))),
                  db.shape[1])
@@ -178,7 +185,7 @@ def fig5_gap_grows(ds) -> Claim:
     """Fig 5: the advantage of DB grows with compression (fewer neurons)."""
     sb, db = _best(ds, "SB"), _best(ds, "DB")
     gap = (sb - db) / db  # (n_z, seed), relative advantage of DB
-    nz = [int(v) for v in ds.n_z.values]
+    nz = _sizes(ds)
     return Claim("Fig 5", "the advantage of DB grows with compression (fewer neurons)",
                  f"relative gap (SB - DB) / DB larger with {nz[0]} than with {nz[-1]} neurons",
                  f"gap {nz[0]} neurons: {fmt(gap[0], 2)}; {nz[-1]} neurons: {fmt(gap[-1], 2)}",
@@ -301,7 +308,7 @@ def fig5_twice(ds) -> Claim:
     """Fig 5: SB needs about twice as many neurons as DB for a similar loss (here: SB with
     twice the neurons is at least as good as DB, for every size pair of the sweep)."""
     sb, db = _best(ds, "SB"), _best(ds, "DB")
-    nz = [int(v) for v in ds.n_z.values]
+    nz = _sizes(ds)
     pairs = [(nz.index(n), nz.index(2 * n)) for n in nz if 2 * n in nz]
     each = np.all([sb[j] <= db[i] for i, j in pairs], axis=0)
     med = all(np.median(sb[j]) <= np.median(db[i]) for i, j in pairs)
