@@ -142,8 +142,10 @@ def test_decay_at_own_rate_pairs_the_seeds_of_the_two_experiments():
     final[4] = [0.0246, 0.0250, 0.0300, 0.0244]  # decay, seeds 0..3
     ds = xr.Dataset({"final": (("variant", "seed"), final)},
                     coords={"variant": variants, "seed": np.arange(4)})
-    ctrl = xr.Dataset({"final": (("seed",), [0.0244, 0.0240, 0.0240, 0.0245])},
-                      coords={"seed": [3, 2, 0, 1]})  # seed 2 ends at 0.0240
+    ctrl = xr.Dataset({"final": (("control", "seed"), [[0.0244, 0.0240, 0.0240, 0.0245],
+                                                       [0.5, 0.5, 0.5, 0.5]])},
+                      coords={"control": ["DB at 5 Hz", "decay at 20 Hz"],
+                              "seed": [3, 2, 0, 1]})  # seed 2 ends at 0.0240
     c = C.decay_at_own_rate(ds, ctrl)
     # ratios: seed 0 0.0246/0.0240, seed 1 0.0250/0.0245, seed 2 0.0300/0.0240 (+25 %),
     # seed 3 0.0244/0.0244
