@@ -42,6 +42,7 @@ run dendritic.fig6a_scenes_delays reduced
 run dendritic.fig3_mnist full
 run dendritic.figS2_variants full
 run dendritic.fig5_scenes reduced
+run dendritic.figS2_rate_control full
 # the longest: the gradient rules, one task per condition (about 3 CPU hours each)
 run assemblies.train_gradient full --batch 1
 exit $failed
