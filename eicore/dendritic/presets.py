@@ -89,10 +89,10 @@ _SCENES_FULL = dict(
 )  # fmt: skip
 
 # The reduced protocol of Figs 5 and 6A (``--scale reduced``): the full protocol (hundreds of
-# CPU hours) shortened to about 5 CPU hours, at the paper's dt = 0.1 ms (Fig 5: 200, 100 and
-# 50 neurons; Fig 6A: 80 neurons, not 200), with the ci learning rates, annealing and
-# starting weights, training for 300 patterns per neuron (three times the ci's) and 200
-# test patches.
+# CPU hours) shortened to a few CPU hours (measured: 2.2 for Fig 5, 1.2 for Fig 6A), at the
+# paper's dt = 0.1 ms (Fig 5: 200, 100 and 50 neurons; Fig 6A: 80 neurons, not 200), with
+# the ci learning rates, annealing and starting weights, training for 300 patterns per
+# neuron (three times the ci's) and 200 test patches.
 _SCENES_REDUCED = dict(
     n_test=200, **{k: _SCENES_CI[k] for k in ("eta_F", "eta_D", "eta_W", "eta_sigma", "F_scale",
                                                "slow_down_at")},
