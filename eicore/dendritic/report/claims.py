@@ -288,7 +288,7 @@ def variants_match(ds, figure: str, task: str, tol: float = 0.2) -> Claim:
 
 
 def decay_at_own_rate(ds, control, tol: float = 0.2) -> Claim:
-    """Fig S2: the "decay" network (``ds``, :func:`eicore.dendritic.protocols.run_figS2_variants`)
+    """Fig S2: the "decay" network (``ds``, the experiment ``dendritic.figS2_variants``)
     ends within ``tol`` of the loss the analytic DB reaches at the same target rate, 5 Hz
     (``control``, the experiment ``dendritic.figS2_rate_control``); per seed, the decay
     network against the control network of the same seed."""
