@@ -77,6 +77,13 @@ def _mnist(split: str, n: int | None):
     return X
 
 
+def _in_order(X, Xt, B: int) -> tuple[SequenceStream, SequenceStream]:
+    """(train, test) streams that show every one of ``B`` networks the images of ``X`` and
+    ``Xt`` in the data set's order (the authors' MNIST runs)."""
+    return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
+            SequenceStream(Xt, host.tile(host.arange(len(Xt)), (B, 1))))
+
+
 @functools.lru_cache(maxsize=2)
 def _scenes(n: int):
     X = scenes_patterns(n, seed=0)
@@ -238,11 +245,7 @@ def _mnist_job(task: Task, idx: list[int], p, dt: float, post=None) -> Job:
         sim = Simulation(net, noise_seeds=b)
         return Trainer(sim, chunk_ends(p.n_train, p.test_every), p.n_test, schedule=schedule)
 
-    def streams():
-        return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
-                SequenceStream(Xt, host.tile(host.arange(len(Xt)), (B, 1))))
-
-    return Job(idx, p.n_train, trainer, streams, post)
+    return Job(idx, p.n_train, trainer, functools.partial(_in_order, X, Xt, B), post)
 
 
 def run_fig3_mnist(task: Task, ctx) -> dict:
@@ -451,6 +454,15 @@ def _s2_tests(q, kind: str) -> list[int]:
     return [q.F_on] + chunk_ends(q.n_train - q.F_on, q.test_every, q.F_on)
 
 
+def _s2_outputs(task: Task, ctx, jobs) -> dict:
+    """Run the jobs of a Fig S2 task and gather the variants' outputs, curves padded to the
+    longer of the two kinds' test schedules."""
+    q = task.p
+    res = run_jobs(ctx, jobs)
+    n_tests = 1 + max(len(_s2_tests(q, k)) for k in ("somatic", "dendritic"))
+    return _variant_outputs(task, jobs, res, n_tests)
+
+
 def _variant_outputs(task: Task, jobs, res, n_tests: int) -> dict:
     def corr(tr, _):
         net = tr.sim.net
@@ -576,14 +588,8 @@ def run_figS2_variants(task: Task, ctx) -> dict:
             return Trainer(sim, _s2_tests(q, kind), q.n_test,
                            schedule=PhaseSchedule([(q.F_on, {"eta_F": eta_F_on})]))
 
-        def streams(B=B):
-            return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
-                    SequenceStream(Xt, host.tile(host.arange(len(Xt)), (B, 1))))
-
-        jobs.append(Job(idx, q.n_train, trainer, streams))
-    res = run_jobs(ctx, jobs)
-    n_tests = 1 + max(len(_s2_tests(q, k)) for k in ("somatic", "dendritic"))
-    return _variant_outputs(task, jobs, res, n_tests)
+        jobs.append(Job(idx, q.n_train, trainer, functools.partial(_in_order, X, Xt, B)))
+    return _s2_outputs(task, ctx, jobs)
 
 
 #: the two controls of Fig S2: the analytic DB at the "decay" network's rate, and the
@@ -636,14 +642,8 @@ def run_figS2_rate_control(task: Task, ctx) -> dict:
                 return Trainer(sim, _s2_tests(q, "dendritic"), q.n_test,
                                schedule=PhaseSchedule([(q.F_on, {"eta_F": q.eta_F[v] * q.mult_F})]))
 
-        def streams(B=B):
-            return (SequenceStream(X, host.tile(host.arange(len(X)), (B, 1))),
-                    SequenceStream(Xt, host.tile(host.arange(len(Xt)), (B, 1))))
-
-        jobs.append(Job(idx, q.n_train, trainer, streams))
-    res = run_jobs(ctx, jobs)
-    n_tests = 1 + max(len(_s2_tests(q, k)) for k in ("somatic", "dendritic"))
-    return _variant_outputs(task, jobs, res, n_tests)
+        jobs.append(Job(idx, q.n_train, trainer, functools.partial(_in_order, X, Xt, B)))
+    return _s2_outputs(task, ctx, jobs)
 
 
 # ------------------------------------------------------------------------- registry
