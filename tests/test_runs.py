@@ -435,12 +435,16 @@ def test_paper_results_only_load(tmp_path, monkeypatch):
     assert runs.results_dir() == tmp_path
     assert runs.paper_results(SELF, "ci") is None
     store = Store(tmp_path)
-    runs.run(SELF, "ci", store=store, batch=4, max_tasks=1)
+    rep = runs.run(SELF, "ci", store=store, batch=4, max_tasks=1)
     ds = runs.paper_results(SELF, "ci")
     assert ds.attrs["done"] == 4 and ds.attrs["missing"] == 8
     assert int(ds.final.notnull().sum()) == 4
     (row,) = runs.run_facts("ci", names=[SELF])
-    assert row["done"] == 4 and row["points"] == 12 and row["cpu_hours"] > 0
+    assert row["done"] == 4 and row["points"] == 12
+    # the entry's own CPU time (a task of milliseconds may read 0.000 s)
+    (entry,) = rep.written
+    cpu = json.loads(entry.path.read_text())["cpu_seconds"]
+    assert row["cpu_hours"] == pytest.approx(cpu / 3600) and row["cpu_hours"] >= 0
 
 
 def test_seed_offset_shifts_every_experiment_but_not_committed_results(tmp_path, monkeypatch):
